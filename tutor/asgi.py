@@ -1,0 +1,26 @@
+"""ASGI entry point: HTTP goes to Django, WebSockets to Channels consumers.
+
+WebSockets pass through two gates before any consumer runs: the Origin must
+be one of ALLOWED_HOSTS (cross-site pages cannot open a socket with the
+student's cookies), and the session cookie is resolved to a user.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from tutor.dialogue.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

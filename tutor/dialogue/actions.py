@@ -1,0 +1,200 @@
+"""Every write to tutoring sessions lives here.
+
+- ``session_start()`` opens (or resumes) a student's session on a problem and
+  stores the tutor's greeting.
+- ``student_message_post()`` stores a student message idempotently and, once
+  committed, hands its turn to the executor.
+- ``turn_run()`` answers every unanswered student message of a session in
+  order, storing each tutor reply with its CLASS record.
+
+The tutor itself (``scripted.py``) is pure; these functions load its inputs,
+store its outputs, and hold the session row lock while they do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tutor.accounts.models import User
+from tutor.curricula.models import Problem
+from tutor.dialogue import scripted
+from tutor.dialogue.models import Message, TutorSession
+
+
+class PostError(ValueError):
+    """A message that cannot be accepted; ``code`` is machine-readable."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: Message
+    duplicate: bool
+
+
+def steps_for(problem: Problem) -> list[scripted.Step]:
+    return [
+        scripted.Step(
+            prompt=s.prompt,
+            answer_kind=s.answer_kind,
+            answer=s.answer,
+            hints=s.hints,
+            misconceptions=s.misconceptions,
+            solution=s.solution,
+            tolerance=s.tolerance,
+            choices=s.choices,
+        )
+        for s in problem.subproblems.all()
+    ]
+
+
+def _next_seq(session_id: int) -> int:
+    """Reserve the session's next sequence number. Call inside a transaction.
+
+    The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so
+    concurrent writers get distinct, gapless numbers.
+    """
+    TutorSession.objects.filter(pk=session_id).update(last_seq=F("last_seq") + 1)
+    return TutorSession.objects.values_list("last_seq", flat=True).get(pk=session_id)
+
+
+def session_start(*, student: User, problem: Problem) -> TutorSession:
+    """Resume the student's active session on ``problem``, or open a new one."""
+    with transaction.atomic():
+        existing = TutorSession.objects.filter(
+            student=student, problem=problem, status=TutorSession.Status.ACTIVE
+        ).first()
+        if existing is not None:
+            return existing
+        steps = steps_for(problem)
+        session = TutorSession.objects.create(student=student, problem=problem)
+        greeting = scripted.greet(problem.statement, steps)
+        Message.objects.create(
+            session=session,
+            seq=_next_seq(session.pk),
+            role=Message.Role.TUTOR,
+            kind=Message.Kind.TUTOR,
+            text=greeting.text,
+            record=greeting.record,
+        )
+    return session
+
+
+def validate_client_id(client_id: object) -> str:
+    if not isinstance(client_id, str) or not client_id.strip():
+        raise PostError("missing_client_id", "client_id is required: a string the browser picks for each message")
+    if len(client_id) > 64:
+        raise PostError("invalid_client_id", f"client_id is {len(client_id)} characters; the limit is 64")
+    return client_id
+
+
+def student_message_post(*, session: TutorSession, client_id: str, text: str, kind: str = "answer") -> Posted:
+    """Store a student message once, then enqueue its turn after commit.
+
+    A resend with a client_id already stored returns the stored message with
+    ``duplicate=True``. If that message still has no reply (its turn failed or
+    was lost), the resend enqueues the turn again; turns are idempotent.
+    """
+    client_id = validate_client_id(client_id)
+    if kind not in (Message.Kind.ANSWER, Message.Kind.HINT_REQUEST):
+        raise PostError("invalid_kind", f"kind {kind!r} must be 'answer' or 'hint_request'")
+    if not isinstance(text, str):
+        raise PostError("invalid_text", "text must be a string")
+    if len(text) > settings.MESSAGE_MAX_CHARS:
+        raise PostError(
+            "message_too_long",
+            f"the message is {len(text)} characters; the limit is {settings.MESSAGE_MAX_CHARS}",
+        )
+    if kind == Message.Kind.ANSWER and not text.strip():
+        raise PostError("empty_message", "the message is empty")
+
+    existing = Message.objects.filter(session=session, client_id=client_id).first()
+    if existing is not None:
+        return _duplicate(existing)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                session=session,
+                seq=_next_seq(session.pk),
+                role=Message.Role.STUDENT,
+                kind=kind,
+                text=text,
+                client_id=client_id,
+            )
+            transaction.on_commit(lambda: _enqueue(message.pk))
+    except IntegrityError:
+        # A concurrent resend won the race for this client_id.
+        existing = Message.objects.filter(session=session, client_id=client_id).first()
+        if existing is None:
+            raise
+        return _duplicate(existing)
+    return Posted(message, duplicate=False)
+
+
+def _duplicate(message: Message) -> Posted:
+    if not Message.objects.filter(reply_to=message).exists():
+        transaction.on_commit(lambda: _enqueue(message.pk))
+    return Posted(message, duplicate=True)
+
+
+def _enqueue(message_id: int) -> None:
+    from tutor.dialogue.executors import turn_enqueue
+
+    turn_enqueue(message_id)
+
+
+def turn_run(message_id: int) -> list[Message]:
+    """Answer ``message_id`` and any earlier unanswered messages of its session.
+
+    Idempotent: a message that already has a reply is not answered again, so
+    a redelivered task returns ``[]``. Turns of one session serialise on the
+    session row lock, which keeps the tutor's state consistent when a student
+    sends faster than the tutor answers.
+    """
+    with transaction.atomic():
+        target = Message.objects.select_related("session").get(pk=message_id)
+        session = TutorSession.objects.select_for_update().select_related("problem").get(pk=target.session_id)
+        Message.objects.filter(pk=message_id).update(turn_attempts=F("turn_attempts") + 1)
+        pending = list(
+            Message.objects.filter(
+                session=session, role=Message.Role.STUDENT, reply__isnull=True, seq__lte=target.seq
+            ).order_by("seq")
+        )
+        if not pending:
+            return []
+        steps = steps_for(session.problem)
+        at = scripted.Position(
+            session.subproblem_index, session.attempts, session.hints_given, session.status == "done"
+        )
+        replies = []
+        for student_msg in pending:
+            reply = scripted.respond(steps, at, student_msg.kind, student_msg.text)
+            at = reply.position
+            replies.append(
+                Message.objects.create(
+                    session=session,
+                    seq=_next_seq(session.pk),
+                    role=Message.Role.TUTOR,
+                    kind=Message.Kind.TUTOR,
+                    text=reply.text,
+                    reply_to=student_msg,
+                    record=reply.record,
+                )
+            )
+        session.subproblem_index = at.index
+        session.attempts = at.attempts
+        session.hints_given = at.hints_given
+        if at.done and session.status != TutorSession.Status.DONE:
+            session.status = TutorSession.Status.DONE
+            session.finished_at = timezone.now()
+        session.save(update_fields=["subproblem_index", "attempts", "hints_given", "status", "finished_at"])
+    return replies

@@ -1,0 +1,194 @@
+"""Tutorgraph settings: one module, driven by the environment.
+
+With no environment at all this runs the *embedded* mode: SQLite, the in-memory
+channel layer and an in-process executor for tutor turns, so that `make run`
+works on a fresh machine with no services.
+
+Setting ``DATABASE_URL=postgres://...`` and ``REDIS_URL=redis://...`` switches to
+the *distributed* mode: PostgreSQL, the Redis channel layer and cache, and a
+Celery broker on Redis with workers on the ``agents`` and ``gpu`` queues.
+
+Production adds ``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS`` and
+``CSRF_TRUSTED_ORIGINS``; see README.md ("Production settings").
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", True)
+# Security settings follow DEBUG as it is in the environment at start-up, not
+# as a test runner may later flip it, so that tests keep plain-HTTP cookies.
+SECURE = env_bool("SECURE", not DEBUG)
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or ("embedded-dev-key-only-for-local-use-set-SECRET_KEY-in-production")
+if not DEBUG and "SECRET_KEY" not in os.environ:
+    raise RuntimeError("SECRET_KEY must be set when DEBUG=0")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "tutor.accounts",
+    "tutor.curricula",
+    "tutor.dialogue",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tutor.urls"
+ASGI_APPLICATION = "tutor.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    EMBEDDED_DB = False
+else:
+    path = DATABASE_URL.removeprefix("sqlite:///") if DATABASE_URL else str(DATA_DIR / "db.sqlite3")
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            # IMMEDIATE takes the write lock at BEGIN, so two turns on one
+            # session serialise instead of failing with "database is locked".
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
+    }
+    EMBEDDED_DB = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, cache, Celery broker -----------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "tutorgraph"},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# How tutor turns run: "celery" (distributed) or "inprocess" (embedded).
+TURN_EXECUTOR = os.environ.get("TURN_EXECUTOR", "celery" if (REDIS_URL and not EMBEDDED_DB) else "inprocess")
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_IGNORE_RESULT = True
+# Turn tasks are idempotent (a reply is unique per student message), so a
+# redelivery after a crash is safe: acknowledge late, prefetch one.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "agents"
+CELERY_TASK_ROUTES = {
+    "tutor.dialogue.tasks.*": {"queue": "agents"},
+    "models.tasks.*": {"queue": "gpu"},
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Tutoring ----------------------------------------------------------------
+MESSAGE_MAX_CHARS = 4000  # longest student message we accept, in characters
+FRAME_MAX_CHARS = 16000  # longest raw WebSocket frame we will even parse
+# Pause between streamed tutor deltas, in milliseconds. The scripted tutor has
+# its whole reply at once; a small pause makes the stream readable.
+TUTOR_STREAM_DELAY_MS = int(os.environ.get("TUTOR_STREAM_DELAY_MS", "0"))
+DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tutorgraph-demo")
+
+# --- Static files ----------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [
+    BASE_DIR / "frontend" / "static",
+    ("vendor/katex", BASE_DIR / "frontend" / "node_modules" / "katex" / "dist"),
+]
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Production security -----------------------------------------------------
+if SECURE:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
