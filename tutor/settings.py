@@ -37,7 +37,7 @@ DEBUG = env_bool("DEBUG", True)
 SECURE = env_bool("SECURE", not DEBUG)
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or ("embedded-dev-key-only-for-local-use-set-SECRET_KEY-in-production")
-if not DEBUG and "SECRET_KEY" not in os.environ:
+if not DEBUG and not os.environ.get("SECRET_KEY"):
     raise RuntimeError("SECRET_KEY must be set when DEBUG=0")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")

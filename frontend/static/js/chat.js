@@ -71,16 +71,17 @@
   }
 
   function showMessage(ev) {
-    if (seen[ev.seq]) return;
-    seen[ev.seq] = true;
-    lastSeq = Math.max(lastSeq, ev.seq);
-    var li = makeItem(ev.role, ev.text);
-    if (ev.record && ev.record.action) li.dataset.action = String(ev.record.action);
+    // The stored message replaces any streamed copy, even one we had already.
     var streaming = ev.reply_to !== null ? streams[ev.reply_to] : null;
     if (streaming) {
       delete streams[ev.reply_to];
       streaming.remove();
     }
+    if (seen[ev.seq]) return;
+    seen[ev.seq] = true;
+    lastSeq = Math.max(lastSeq, ev.seq);
+    var li = makeItem(ev.role, ev.text);
+    if (ev.record && ev.record.action) li.dataset.action = String(ev.record.action);
     insertBySeq(li, ev.seq);
     renderMath(li);
     if (ev.progress) showProgress(ev.progress);
@@ -176,9 +177,10 @@
     });
   }
 
-  window.addEventListener("DOMContentLoaded", function () {
+  function renderStatic() {
     document.querySelectorAll(".math").forEach(renderMath);
-  });
-  if (document.readyState !== "loading") document.querySelectorAll(".math").forEach(renderMath);
+  }
+  if (document.readyState === "loading") window.addEventListener("DOMContentLoaded", renderStatic);
+  else renderStatic();
   if (!isNaN(subproblemCount)) connect();
 })();
