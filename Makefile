@@ -13,10 +13,14 @@ run: install frontend
 	@echo "Serving Tutorgraph on http://$(HOST):$(PORT)/"
 	TUTOR_STREAM_DELAY_MS=$${TUTOR_STREAM_DELAY_MS:-25} $(BIN)/uvicorn tutor.asgi:application --host $(HOST) --port $(PORT)
 
+# pytest's own exit status goes to var/pytest-exit-status (make itself
+# exits 2 on any failure), so .ci/run can tell "no tests ran" (5) apart.
 test: install-test frontend chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@mkdir -p var; rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; echo $$rc > var/pytest-exit-status; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): check PYTEST_ARGS" >&2; fi; \
+	exit $$rc
 
 # Installs are stamped so repeated runs are fast; a changed requirements
 # file reinstalls.
