@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "tutor" / "curricula" / "demo"
+TEST_DATA = Path(__file__).resolve().parent / "data"
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 PASSWORD = "correct-horse-battery"
 
@@ -23,12 +24,12 @@ PASSWORD = "correct-horse-battery"
 def fractions(db):
     from tutor.curricula.importer import curriculum_import
 
-    return curriculum_import(json.loads((DEMO_DIR / "fractions.json").read_text()))
+    return curriculum_import(json.loads((TEST_DATA / "mini-fractions.json").read_text())).curriculum
 
 
 @pytest.fixture
 def demo_problem(fractions):
-    return fractions.problems.get(slug="three-quarters-plus-one-eighth")
+    return fractions.problems.get(key="three-quarters-plus-one-eighth")
 
 
 def _user(username: str, role: str, **extra):

@@ -5,16 +5,14 @@ from tutor.dialogue.scripted import Position, Step, greet, respond
 STEPS = [
     Step(
         prompt="Least common denominator of 3/4 and 1/8?",
-        answer_kind="number",
-        answer="8",
+        answer={"kind": "number", "value": "8"},
         hints=["Smallest number both divide.", "Multiples of 4: 4, 8, 12."],
         misconceptions=[{"id": "sum-of-denominators", "answer": "12", "feedback": "8 does not divide 12."}],
         solution="The LCD is 8.",
     ),
     Step(
         prompt="Add 6/8 + 1/8.",
-        answer_kind="number",
-        answer="7/8",
+        answer={"kind": "number", "value": "7/8"},
         hints=["Add the numerators."],
         misconceptions=[],
         solution="7/8.",

@@ -10,7 +10,7 @@ class SubproblemInline(admin.StackedInline):
 
 @admin.register(Problem)
 class ProblemAdmin(admin.ModelAdmin):
-    list_display = ("title", "curriculum", "position", "concept")
+    list_display = ("title", "key", "curriculum", "position")
     inlines = [SubproblemInline]
 
 

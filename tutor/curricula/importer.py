@@ -1,169 +1,210 @@
-"""Import a curriculum from its JSON package, all or nothing.
+"""Import a validated curriculum package into the database, all or nothing.
 
-Validation runs over the whole document first and names the exact place of
-the first problem it finds (``problems[1].subproblems[0].answer.kind``), then
-one transaction writes everything. Importing the same slug and version again
-is refused rather than silently merged; a changed curriculum gets a new
-version so sessions already started keep theirs.
+``curriculum_import()`` is the one write path for curricula: the CLI
+(``manage.py import_curriculum``), the admin upload page and the demo loader
+all call it. It validates first and refuses with *every* issue; then one
+transaction writes the whole curriculum as the next version of its id, using
+bulk inserts so that a 50,000-problem package imports in seconds.
 
-The package shape (the curriculum issue extends it)::
-
-    {"slug": "fractions", "version": 1, "title": "...", "description": "...",
-     "problems": [{"slug": "...", "title": "...", "statement": "...", "concept": "5.NF.A.1",
-                   "subproblems": [{"prompt": "...",
-                                    "answer": {"kind": "number", "value": "7/8", "tolerance": 0},
-                                    "hints": ["..."],
-                                    "misconceptions": [{"id": "...", "answer": "4/12", "feedback": "..."}],
-                                    "solution": "..."}]}]}
+Versioning: each import of an id creates version N+1. Classes that were
+assigned an earlier version move to the new one for new sessions; sessions
+already running keep pointing at their own version's problem.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
 
 from django.db import transaction
 
-from tutor.curricula.models import Curriculum, Problem, Subproblem
-from tutor.dialogue.answers import parse_number
+from tutor.curricula.models import Concept, Curriculum, Item, Passage, Prerequisite, Problem, Subproblem
+from tutor.curricula.validation import Issue, Report, validate_package
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-
-
-class CurriculumError(ValueError):
-    """The package is invalid; ``path`` says where, the message says what."""
-
-    def __init__(self, path: str, problem: str):
-        super().__init__(f"{path}: {problem}" if path else problem)
-        self.path = path
+BATCH = 2000
 
 
-def _get(obj: dict, key: str, path: str, kind: type | tuple[type, ...], required: bool = True) -> Any:
-    where = f"{path}.{key}" if path else key
-    if key not in obj:
-        if required:
-            raise CurriculumError(where, "is required")
-        return None
-    value = obj[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise CurriculumError(where, f"must be {names}, not {type(value).__name__}")
-    if isinstance(value, str) and required and not value.strip():
-        raise CurriculumError(where, "must not be empty")
-    return value
+class CurriculumInvalid(ValueError):
+    """The package has problems; ``issues`` lists every one with its place."""
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = issues
+        lines = "\n".join(f"  {issue}" for issue in issues[:50])
+        more = f"\n  ... and {len(issues) - 50} more" if len(issues) > 50 else ""
+        super().__init__(f"{len(issues)} problem(s) found:\n{lines}{more}")
 
 
-def validate_curriculum(doc: Any) -> dict:
-    """Return a normalised copy of ``doc`` or raise CurriculumError."""
-    if not isinstance(doc, dict):
-        raise CurriculumError("", f"the package must be a JSON object, not {type(doc).__name__}")
-    slug = _get(doc, "slug", "", str)
-    if not SLUG_RE.match(slug):
-        raise CurriculumError("slug", f"{slug!r} must be lowercase letters, digits and hyphens")
-    version = _get(doc, "version", "", int, required=False) or 1
-    if version < 1:
-        raise CurriculumError("version", "must be 1 or more")
-    out = {
-        "slug": slug,
-        "version": version,
-        "title": _get(doc, "title", "", str),
-        "description": _get(doc, "description", "", str, required=False) or "",
-        "problems": [],
-    }
-    problems = _get(doc, "problems", "", list)
-    if not problems:
-        raise CurriculumError("problems", "must list at least one problem")
-    slugs: set[str] = set()
-    for i, prob in enumerate(problems):
-        path = f"problems[{i}]"
-        if not isinstance(prob, dict):
-            raise CurriculumError(path, "must be an object")
-        pslug = _get(prob, "slug", path, str)
-        if not SLUG_RE.match(pslug):
-            raise CurriculumError(f"{path}.slug", f"{pslug!r} must be lowercase letters, digits and hyphens")
-        if pslug in slugs:
-            raise CurriculumError(f"{path}.slug", f"{pslug!r} is used by an earlier problem")
-        slugs.add(pslug)
-        subs = _get(prob, "subproblems", path, list)
-        if not subs:
-            raise CurriculumError(f"{path}.subproblems", "must list at least one subproblem")
-        out["problems"].append(
-            {
-                "slug": pslug,
-                "title": _get(prob, "title", path, str),
-                "statement": _get(prob, "statement", path, str),
-                "concept": _get(prob, "concept", path, str, required=False) or "",
-                "subproblems": [_validate_sub(sub, f"{path}.subproblems[{j}]") for j, sub in enumerate(subs)],
-            }
-        )
-    return out
+@dataclass(frozen=True)
+class ImportResult:
+    curriculum: Curriculum | None  # None for a dry run
+    report: Report
 
 
-def _validate_sub(sub: Any, path: str) -> dict:
-    if not isinstance(sub, dict):
-        raise CurriculumError(path, "must be an object")
-    answer = _get(sub, "answer", path, dict)
-    apath = f"{path}.answer"
-    kind = _get(answer, "kind", apath, str)
-    if kind not in Subproblem.AnswerKind.values:
-        raise CurriculumError(f"{apath}.kind", f"{kind!r} must be one of {', '.join(Subproblem.AnswerKind.values)}")
-    value = _get(answer, "value", apath, (str, int, float))
-    value = str(value)
-    choices = _get(answer, "choices", apath, list, required=False) or []
-    if kind == "number" and parse_number(value) is None:
-        raise CurriculumError(f"{apath}.value", f"{value!r} is not a number, fraction or mixed number")
-    if kind == "choice":
-        if not choices or not all(isinstance(c, str) and c.strip() for c in choices):
-            raise CurriculumError(f"{apath}.choices", "a choice answer needs a list of non-empty options")
-        if value not in choices:
-            raise CurriculumError(f"{apath}.value", f"{value!r} is not one of the choices")
-    tolerance = _get(answer, "tolerance", apath, (int, float), required=False)
-    tolerance = 1e-9 if tolerance is None else float(tolerance)
-    if tolerance < 0:
-        raise CurriculumError(f"{apath}.tolerance", "must not be negative")
-    hints = _get(sub, "hints", path, list)
-    if not hints or not all(isinstance(h, str) and h.strip() for h in hints):
-        raise CurriculumError(f"{path}.hints", "must list at least one non-empty hint")
-    miscs = _get(sub, "misconceptions", path, list, required=False) or []
-    for k, m in enumerate(miscs):
-        mpath = f"{path}.misconceptions[{k}]"
-        if not isinstance(m, dict):
-            raise CurriculumError(mpath, "must be an object")
-        for key in ("id", "answer", "feedback"):
-            _get(m, key, mpath, str)
-    return {
-        "prompt": _get(sub, "prompt", path, str),
-        "answer_kind": kind,
-        "answer": value,
-        "tolerance": tolerance,
-        "choices": choices,
-        "hints": hints,
-        "misconceptions": [{"id": m["id"], "answer": m["answer"], "feedback": m["feedback"]} for m in miscs],
-        "solution": _get(sub, "solution", path, str),
-    }
+def package_sha256(doc: dict) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def curriculum_import(doc: Any) -> Curriculum:
-    """Validate and store a curriculum package; nothing is written on error."""
-    data = validate_curriculum(doc)
+def curriculum_import(
+    doc: object,
+    *,
+    source_format: str = "tutorgraph",
+    break_cycles: bool = False,
+    dry_run: bool = False,
+    user=None,
+) -> ImportResult:
+    report = validate_package(doc, break_cycles_=break_cycles)
+    if not report.ok:
+        raise CurriculumInvalid(report.issues)
+    if dry_run:
+        return ImportResult(None, report)
+    assert isinstance(doc, dict)
+    doc = _without_edges(doc, report.dropped_edges)
     with transaction.atomic():
-        if Curriculum.objects.filter(slug=data["slug"], version=data["version"]).exists():
-            raise CurriculumError(
-                "version", f"{data['slug']!r} version {data['version']} is already imported; bump the version"
-            )
-        curriculum = Curriculum.objects.create(
-            slug=data["slug"], version=data["version"], title=data["title"], description=data["description"]
-        )
-        for i, prob in enumerate(data["problems"]):
-            problem = Problem.objects.create(
+        curriculum = _write(doc, source_format=source_format, user=user)
+    return ImportResult(curriculum, report)
+
+
+def _without_edges(doc: dict, dropped: list[tuple[str, str]]) -> dict:
+    """A copy of ``doc`` without the prerequisite edges ``(requires, concept)``."""
+    if not dropped:
+        return doc
+    doc = copy.deepcopy(doc)
+    gone = set(map(tuple, dropped))
+    for concept in doc["concepts"]:
+        cid = concept["id"]
+        concept["prerequisites"] = [p for p in concept.get("prerequisites", []) if (p, cid) not in gone]
+        groups = [[p for p in group if (p, cid) not in gone] for group in concept.get("any_of", [])]
+        concept["any_of"] = [g for g in groups if g]
+    return doc
+
+
+def _write(doc: dict, *, source_format: str, user) -> Curriculum:
+    slug = doc["id"]
+    # Lock the id's rows so two concurrent imports cannot take the same version
+    # (the unique key on slug+version catches the race on a brand-new id).
+    latest = max(Curriculum.objects.select_for_update().filter(slug=slug).values_list("version", flat=True), default=0)
+    curriculum = Curriculum.objects.create(
+        slug=slug,
+        version=latest + 1,
+        title=doc["title"],
+        description=doc.get("description", ""),
+        language=doc.get("language", "en"),
+        license=doc.get("license", ""),
+        attribution=doc.get("attribution", ""),
+        label=doc.get("version", ""),
+        max_attempts=doc.get("settings", {}).get("max_attempts", 3),
+        source_format=source_format,
+        sha256=package_sha256(doc),
+        imported_by=user,
+    )
+    concepts = Concept.objects.bulk_create(
+        [
+            Concept(
                 curriculum=curriculum,
-                slug=prob["slug"],
+                key=c["id"],
+                name=c["name"],
+                description=c.get("description", ""),
+                difficulty=c.get("difficulty"),
+                standard=c.get("standard", ""),
+                related=c.get("related", []),
+            )
+            for c in doc["concepts"]
+        ],
+        batch_size=BATCH,
+    )
+    by_key = {c.key: c.pk for c in concepts}
+    links = []
+    for c in doc["concepts"]:
+        for req in c.get("prerequisites", []):
+            links.append(Prerequisite(concept_id=by_key[c["id"]], requires_id=by_key[req], group=None))
+        for g, group in enumerate(c.get("any_of", [])):
+            links.extend(Prerequisite(concept_id=by_key[c["id"]], requires_id=by_key[r], group=g) for r in group)
+    Prerequisite.objects.bulk_create(links, batch_size=BATCH, ignore_conflicts=True)
+
+    passages = Passage.objects.bulk_create(
+        [
+            Passage(curriculum=curriculum, key=p["id"], text=p["text"], source=p.get("source", ""))
+            for p in doc.get("passages", [])
+        ],
+        batch_size=BATCH,
+    )
+    _tag(Passage.concepts.through, "passage_id", passages, doc.get("passages", []), by_key)
+
+    problems = Problem.objects.bulk_create(
+        [
+            Problem(
+                curriculum=curriculum,
+                key=p["id"],
                 position=i,
-                title=prob["title"],
-                statement=prob["statement"],
-                concept=prob["concept"],
+                title=p["title"],
+                statement=p["statement"],
+                facts=p.get("facts", []),
+                answer=p["answer"],
+                solution=p["solution"],
             )
-            Subproblem.objects.bulk_create(
-                Subproblem(problem=problem, position=j, **sub) for j, sub in enumerate(prob["subproblems"])
+            for i, p in enumerate(doc.get("problems", []))
+        ],
+        batch_size=BATCH,
+    )
+    _tag(Problem.concepts.through, "problem_id", problems, doc.get("problems", []), by_key)
+    Subproblem.objects.bulk_create(
+        [
+            Subproblem(
+                problem_id=problem.pk,
+                position=j,
+                question=s["question"],
+                answer=s["answer"],
+                hints=s["hints"],
+                misconceptions=[
+                    {"id": m["id"], "answer": str(m["answer"]), "feedback": m["feedback"]}
+                    for m in s.get("misconceptions", [])
+                ],
+                solution=s["solution"],
             )
+            for problem, p in zip(problems, doc.get("problems", []), strict=True)
+            for j, s in enumerate(p["subproblems"])
+        ],
+        batch_size=BATCH,
+    )
+
+    items = Item.objects.bulk_create(
+        [
+            Item(
+                curriculum=curriculum,
+                key=it["id"],
+                position=i,
+                question=it["question"],
+                answer=it["answer"],
+                irt_a=it.get("irt", {}).get("a"),
+                irt_b=it.get("irt", {}).get("b"),
+                irt_c=it.get("irt", {}).get("c"),
+            )
+            for i, it in enumerate(doc.get("items", []))
+        ],
+        batch_size=BATCH,
+    )
+    _tag(Item.concepts.through, "item_id", items, doc.get("items", []), by_key)
+
+    _move_classes_to(curriculum)
     return curriculum
+
+
+def _tag(through, owner_field: str, objects: list, entries: list[dict], by_key: dict[str, int]) -> None:
+    rows = [
+        through(**{owner_field: obj.pk, "concept_id": by_key[key]})
+        for obj, entry in zip(objects, entries, strict=True)
+        for key in dict.fromkeys(entry.get("concepts", []))
+    ]
+    through.objects.bulk_create(rows, batch_size=BATCH)
+
+
+def _move_classes_to(curriculum: Curriculum) -> None:
+    """Classes assigned an older version of this id now get the new one."""
+    from tutor.accounts.models import Classroom
+
+    older = Curriculum.objects.filter(slug=curriculum.slug).exclude(pk=curriculum.pk)
+    for classroom in Classroom.objects.filter(curricula__in=older).distinct():
+        classroom.curricula.remove(*older)
+        classroom.curricula.add(curriculum)

@@ -44,14 +44,11 @@ class Posted:
 def steps_for(problem: Problem) -> list[scripted.Step]:
     return [
         scripted.Step(
-            prompt=s.prompt,
-            answer_kind=s.answer_kind,
+            prompt=s.question,
             answer=s.answer,
             hints=s.hints,
             misconceptions=s.misconceptions,
             solution=s.solution,
-            tolerance=s.tolerance,
-            choices=s.choices,
         )
         for s in problem.subproblems.all()
     ]
@@ -162,7 +159,11 @@ def turn_run(message_id: int) -> list[Message]:
     """
     with transaction.atomic():
         target = Message.objects.select_related("session").get(pk=message_id)
-        session = TutorSession.objects.select_for_update().select_related("problem").get(pk=target.session_id)
+        session = (
+            TutorSession.objects.select_for_update(of=("self",))
+            .select_related("problem__curriculum")
+            .get(pk=target.session_id)
+        )
         Message.objects.filter(pk=message_id).update(turn_attempts=F("turn_attempts") + 1)
         pending = list(
             Message.objects.filter(
@@ -177,7 +178,9 @@ def turn_run(message_id: int) -> list[Message]:
         )
         replies = []
         for student_msg in pending:
-            reply = scripted.respond(steps, at, student_msg.kind, student_msg.text)
+            reply = scripted.respond(
+                steps, at, student_msg.kind, student_msg.text, max_attempts=session.problem.curriculum.max_attempts
+            )
             at = reply.position
             replies.append(
                 Message.objects.create(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tutor.dialogue.answers import has_answer, is_correct, matching_misconception
+from tutor.dialogue.answers import check, has_answer, matching_misconception
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,10 @@ class Step:
     """One subproblem as the tutor sees it (with its answer key)."""
 
     prompt: str
-    answer_kind: str
-    answer: str
+    answer: dict  # typed answer spec, see answers.py
     hints: list[str]
-    misconceptions: list[dict]
     solution: str
-    tolerance: float = 1e-9
-    choices: list[str] = field(default_factory=list)
+    misconceptions: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -87,11 +84,11 @@ def respond(steps: list[Step], at: Position, kind: str, text: str, max_attempts:
         nxt = Position(at.index, at.attempts, at.hints_given + 1)
         return Reply(msg, _record("f", 8, "x", step, msg, "focus"), nxt)
 
-    if not has_answer(step.answer_kind, text):
+    if not has_answer(step.answer, text):
         msg = f"I couldn't find an answer in that. {step.prompt}"
         return Reply(msg, _record("d", 6, "x", step, msg, "probing"), at)
 
-    if is_correct(step.answer_kind, step.answer, text, step.tolerance, step.choices):
+    if check(step.answer, text):
         return _advance(steps, at, "Correct!", evaluation="b", action=3, move="generic")
 
     attempts = at.attempts + 1
@@ -99,7 +96,7 @@ def respond(steps: list[Step], at: Position, kind: str, text: str, max_attempts:
         return _advance(
             steps, at, f"Let's look at the solution together: {step.solution}", evaluation="a", action=2, move="telling"
         )
-    misconception = matching_misconception(step.answer_kind, text, step.misconceptions)
+    misconception = matching_misconception(step.answer, text, step.misconceptions)
     if misconception is not None:
         msg = f"Not quite. {misconception['feedback']}"
         return Reply(

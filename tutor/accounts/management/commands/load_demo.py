@@ -1,11 +1,12 @@
 """Load the demo curricula, classes and users, then print the logins.
 
-Safe to run on every start: it creates what is missing and leaves the rest.
+Safe to run on every start: it creates what is missing, imports a demo
+curriculum only when its file changed since the last import, and leaves
+everything else alone.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from django.conf import settings
@@ -13,8 +14,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from tutor.accounts.models import Classroom, Enrollment, User
-from tutor.curricula.importer import curriculum_import
+from tutor.curricula.importer import curriculum_import, package_sha256
 from tutor.curricula.models import Curriculum
+from tutor.curricula.package import read_package
 
 DEMO_DIR = Path(__file__).resolve().parents[3] / "curricula" / "demo"
 DEMO_USERS = [
@@ -25,9 +27,9 @@ DEMO_USERS = [
     ("adam", User.Role.ADMIN, "Adam", "Admin"),
 ]
 DEMO_CLASSES = [
-    # name, code, students
-    ("Grade 5 Maths", "MATH5A", ["alice", "bob"]),
-    ("Grade 6 Maths", "MATH6A", ["alice"]),
+    # name, join code, students, curriculum ids
+    ("Grade 5 Maths", "MATH5A", ["alice", "bob"], ["fractions"]),
+    ("Biology 9", "BIO9AA", ["alice"], ["cell-biology"]),
 ]
 
 
@@ -44,12 +46,17 @@ class Command(BaseCommand):
             self.stdout.write(f"  {role:<8} {username}")
         self.stdout.write("")
 
-    def _curricula(self) -> list[Curriculum]:
-        out = []
-        for path in sorted(DEMO_DIR.glob("*.json")):
-            doc = json.loads(path.read_text())
-            existing = Curriculum.objects.filter(slug=doc["slug"], version=doc.get("version", 1)).first()
-            out.append(existing or curriculum_import(doc))
+    def _curricula(self) -> dict[str, Curriculum]:
+        out = {}
+        for path in sorted(DEMO_DIR.glob("*.*")):
+            if path.suffix not in (".json", ".yaml", ".yml"):
+                continue
+            doc = read_package(path.read_bytes(), path.name)
+            latest = Curriculum.objects.filter(slug=doc["id"]).order_by("-version").first()
+            if latest is None or latest.sha256 != package_sha256(doc):
+                latest = curriculum_import(doc).curriculum
+                self.stdout.write(f"Imported {latest} from {path.name}")
+            out[latest.slug] = latest
         return out
 
     def _users(self, password: str) -> dict[str, User]:
@@ -66,11 +73,9 @@ class Command(BaseCommand):
             users[username] = user
         return users
 
-    def _classes(self, users: dict[str, User], curricula: list[Curriculum]) -> None:
-        by_slug = {c.slug: c for c in curricula}
-        assigned = {"MATH5A": ["fractions-basics"], "MATH6A": ["one-step-equations"]}
-        for name, code, students in DEMO_CLASSES:
+    def _classes(self, users: dict[str, User], curricula: dict[str, Curriculum]) -> None:
+        for name, code, students, assigned in DEMO_CLASSES:
             classroom, _ = Classroom.objects.get_or_create(code=code, defaults={"name": name, "teacher": users["tess"]})
-            classroom.curricula.add(*(by_slug[s] for s in assigned[code] if s in by_slug))
+            classroom.curricula.add(*(curricula[slug] for slug in assigned if slug in curricula))
             for username in students:
                 Enrollment.objects.get_or_create(classroom=classroom, student=users[username])

@@ -1,0 +1,1 @@
+"""Readers that convert other tutoring systems' content into our curriculum package format."""
