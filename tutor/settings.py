@@ -156,6 +156,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [
     BASE_DIR / "frontend" / "static",
     ("vendor/katex", BASE_DIR / "frontend" / "node_modules" / "katex" / "dist"),
+    ("vendor/cytoscape", BASE_DIR / "frontend" / "node_modules" / "cytoscape" / "dist"),
 ]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG

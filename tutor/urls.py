@@ -13,5 +13,6 @@ urlpatterns = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", include("tutor.accounts.urls")),
     path("", include("tutor.dialogue.urls")),
+    path("", include("tutor.curricula.urls")),
     path("admin/", admin.site.urls),
 ]

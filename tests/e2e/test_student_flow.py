@@ -1,23 +1,36 @@
 """A student's path through the demo, in a real browser against a real server.
 
-alice logs in, opens "Add 3/4 and 1/8", answers wrongly (an authored
-misconception, then an unmatched answer that earns the first hint), asks for
-a hint, and solves the problem; the tutor's replies stream in word by word.
-Each test opens a different problem, so they do not depend on their order.
+alice logs in, opens a fractions problem of the demo curriculum, answers
+wrongly (an authored misconception, then an unmatched answer that earns the
+first hint), asks for a hint, and solves the problem; the tutor's replies
+stream in word by word. The expected texts come from the demo curriculum
+file itself, so editing its wording does not break these tests. Each test
+opens a different problem, so they do not depend on their order.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "tutorgraph-demo"
-DEMO_PROBLEM = "Add 3/4 and 1/8"
 INPUT_LABEL = "Your answer or question"
+DEMO_FILE = Path(__file__).resolve().parents[2] / "tutor" / "curricula" / "demo" / "fractions.yaml"
+PROBLEMS = {p["id"]: p for p in yaml.safe_load(DEMO_FILE.read_text())["problems"]}
+DEMO = PROBLEMS["add-half-third"]
+DEMO_PROBLEM = DEMO["title"]
+
+
+def plain(text: str) -> str:
+    """The part of an authored text before any $maths$ (KaTeX changes how the rest reads)."""
+    return text.split("$")[0].strip()
+
 
 # A MutationObserver on the chat log that keeps, per streamed tutor item, each
 # distinct text its body shows while it streams (li.streaming .body).
@@ -90,17 +103,16 @@ def test_alice_solves_the_demo_problem_with_a_hint_on_the_way(page: Page) -> Non
     # The greeting is replayed from the server; the statement's maths is KaTeX.
     tutor_reply(page, "Let's work on this together.")
     expect(page.locator(".statement .katex").first).to_be_visible()
-    expect(page.locator("#progress-text")).to_have_text("Step 1 of 3")
+    expect(page.locator("#progress-text")).to_have_text(f"Step 1 of {len(DEMO['subproblems'])}")
 
     page.evaluate(RECORD_STREAMS)
 
+    subs = DEMO["subproblems"]
+    first = subs[0]
     # A wrong answer matching an authored misconception gets its feedback.
-    misconception = (
-        "Not quite. Adding the denominators does not give a common denominator: "
-        "8 does not divide 12. Which number do both 4 and 8 divide?"
-    )
-    answer(page, "12")
-    reply = tutor_reply(page, "Adding the denominators does not give a common denominator")
+    misconception = first["misconceptions"][0]
+    answer(page, str(misconception["answer"]))
+    reply = tutor_reply(page, plain(misconception["feedback"]))
     settled(page)
 
     # That reply streamed in word by word, and the stored message replaced the stream.
@@ -110,31 +122,31 @@ def test_alice_solves_the_demo_problem_with_a_hint_on_the_way(page: Page) -> Non
     assert len(set(snapshots)) >= 3, snapshots
     for shorter, longer in zip(snapshots, snapshots[1:], strict=False):
         assert longer.startswith(shorter) and len(longer) > len(shorter), (shorter, longer)
-    assert snapshots[-1] == misconception  # the deltas add up to the whole reply
-    assert reply.locator(".body").text_content().startswith(snapshots[-1])
+    assert snapshots[-1] == "Not quite. " + misconception["feedback"]  # the deltas add up to the whole reply
+    assert reply.locator(".body").text_content().startswith(plain(snapshots[-1]))
 
     # A wrong answer that matches no misconception gets the first authored hint.
-    answer(page, "5")
-    tutor_reply(page, "Not quite. Hint: Look for the smallest number that both 4 and 8 divide into evenly.")
+    wrong = str(int(first["answer"]["value"]) + 1)
+    assert wrong not in {str(m["answer"]) for m in first.get("misconceptions", [])}
+    answer(page, wrong)
+    tutor_reply(page, "Not quite. Hint: " + plain(first["hints"][0]))
     settled(page)
 
-    answer(page, "8")
-    tutor_reply(page, "Correct! Next: Rewrite")
-    expect(page.locator("#progress-text")).to_have_text("Step 2 of 3")
+    answer(page, str(first["answer"]["value"]))
+    tutor_reply(page, "Correct! Next: " + plain(subs[1]["question"]))
+    expect(page.locator("#progress-text")).to_have_text(f"Step 2 of {len(subs)}")
 
     # The Hint button asks for the first hint of subproblem 2.
     page.get_by_role("button", name="Hint").click()
-    tutor_reply(page, "Hint: To turn 4 into 8 you multiply by 2. Do the same to the numerator.")
+    tutor_reply(page, "Hint: " + plain(subs[1]["hints"][0]))
     settled(page)
 
-    answer(page, "6")
-    tutor_reply(page, "Correct! Next: Now add")
-    expect(page.locator("#progress-text")).to_have_text("Step 3 of 3")
-
-    answer(page, "7/8")
+    for sub in subs[1:]:
+        answer(page, str(sub["answer"]["value"]))
+        settled(page)
     tutor_reply(page, "You have finished the problem. Well done!")
     expect(page.locator("#problem-status")).to_have_text("Problem done")
-    expect(page.locator("#progress-text")).to_have_text("All 3 steps done")
+    expect(page.locator("#progress-text")).to_have_text(f"All {len(subs)} steps done")
     expect(page.get_by_label(INPUT_LABEL)).to_be_disabled()
     expect(page.get_by_role("button", name="Hint")).to_be_disabled()
     # Prompts with maths in tutor messages are rendered too.
@@ -147,22 +159,25 @@ def test_alice_solves_the_demo_problem_with_a_hint_on_the_way(page: Page) -> Non
 
 
 def test_reload_replays_the_conversation(page: Page) -> None:
+    problem = PROBLEMS["add-like-sixths"]
+    first = problem["subproblems"][0]
+    hint = "Hint: " + plain(first["hints"][0])
     log_in(page)
-    session_id = open_problem(page, "Add 2/3 and 1/6")
+    session_id = open_problem(page, problem["title"])
     tutor_reply(page, "Let's work on this together.")
 
-    answer(page, "9")
-    tutor_reply(page, "6 does not divide 9")
+    answer(page, str(first["misconceptions"][0]["answer"]))
+    tutor_reply(page, plain(first["misconceptions"][0]["feedback"]))
     page.get_by_role("button", name="Hint").click()
-    tutor_reply(page, "Hint: Is 6 a multiple of 3?")
+    tutor_reply(page, hint)
     settled(page)
-    expect(stored_items(page)).to_have_count(5)  # greeting, 9, feedback, hint request, hint
+    expect(stored_items(page)).to_have_count(5)  # greeting, answer, feedback, hint request, hint
     before = stored_items(page).evaluate_all("items => items.map(li => li.dataset.seq)")
 
     page.reload()
     expect(page.locator("#connection")).to_have_text("Connected")
     expect(stored_items(page)).to_have_count(len(before))
-    tutor_reply(page, "Hint: Is 6 a multiple of 3?")
+    tutor_reply(page, hint)
     page.wait_for_timeout(300)  # a late duplicate would show up here
     after = stored_items(page).evaluate_all("items => items.map(li => li.dataset.seq)")
     assert after == before
@@ -175,8 +190,9 @@ def test_reload_replays_the_conversation(page: Page) -> None:
 
 
 def test_chat_log_is_announced_to_screen_readers(page: Page) -> None:
+    problem = PROBLEMS["mixed-add"]
     log_in(page)
-    open_problem(page, "Add 1 1/2 and 2/5")
+    open_problem(page, problem["title"])
     tutor_reply(page, "Let's work on this together.")
 
     log = page.locator("#chat-log")
@@ -187,4 +203,5 @@ def test_chat_log_is_announced_to_screen_readers(page: Page) -> None:
     expect(textbox).to_be_visible()
     expect(textbox).to_be_editable()
     expect(textbox).to_have_accessible_description(re.compile("Press Enter to send"))
-    expect(page.get_by_role("status").filter(has_text="Step 1 of 2")).to_be_visible()
+    steps = len(problem["subproblems"])
+    expect(page.get_by_role("status").filter(has_text=f"Step 1 of {steps}")).to_be_visible()

@@ -53,7 +53,7 @@ def package_from_path(path: Path, fmt: str = "auto", *, package_id: str | None =
         if not path.is_dir():
             raise PackageError(f"{path}: an OATutor content pool is a directory")
         try:
-            return read_oatutor(path, package_id=package_id), "oatutor"
+            return read_oatutor(path, curriculum_id=package_id), "oatutor"
         except ValueError as exc:
             raise PackageError(f"{path}: {exc}") from None
     return convert(read_package(path.read_bytes(), path.name), fmt, package_id=package_id)
