@@ -63,3 +63,16 @@ def test_bad_file_exits_non_zero_naming_file_path_and_problem(tmp_path):
 def test_missing_file_is_named(db):
     with pytest.raises(CommandError, match="no-such.json: no such file"):
         call_command("import_curriculum", "no-such.json")
+
+
+def test_oatutor_content_pool_imports_through_the_cli(db, capsys):
+    call_command("import_curriculum", str(TEST_DATA / "oatutor" / "good"), "--id", "oatutor-demo")
+    curriculum = Curriculum.objects.get(slug="oatutor-demo")
+    assert curriculum.source_format == "oatutor" and curriculum.problems.count() == 3
+    assert all(s.hints for p in curriculum.problems.all() for s in p.subproblems.all())
+
+
+def test_broken_oatutor_pool_names_each_file(db):
+    with pytest.raises(CommandError) as excinfo:
+        call_command("import_curriculum", str(TEST_DATA / "oatutor" / "bad"), "--format", "oatutor")
+    assert "content-pool/" in str(excinfo.value) and not Curriculum.objects.exists()
