@@ -125,3 +125,19 @@ async def test_resend_of_an_unanswered_message_runs_its_turn(celery_worker, alic
     events = await receive_until_reply(comm, 2)
     assert events[-1]["record"]["evaluation"] == "b"
     await comm.disconnect()
+
+
+def test_worker_indexes_passages_after_an_import(celery_worker, settings):
+    import json
+
+    from tests.conftest import TEST_DATA
+    from tutor.curricula.importer import curriculum_import
+    from tutor.curricula.models import PassageEmbedding
+
+    settings.INDEX_PASSAGES = "celery"
+    curriculum = curriculum_import(json.loads((TEST_DATA / "mini-fractions.json").read_text())).curriculum
+    deadline = time.monotonic() + 60  # the worker loads MiniLM on its first task
+    while not PassageEmbedding.objects.filter(passage__curriculum=curriculum).exists():
+        assert time.monotonic() < deadline, "the worker did not index the passages"
+        time.sleep(0.2)
+    assert PassageEmbedding.objects.filter(passage__curriculum=curriculum).count() == curriculum.passages.count()

@@ -27,7 +27,8 @@ def test_fractions_demo_is_a_full_progression():
     doc = demo("fractions.yaml")
     assert len(doc["concepts"]) >= 15 and len(doc["problems"]) >= 30
     assert sum(len(c.get("any_of", [])) for c in doc["concepts"]) >= 2  # the planner gets real choices
-    feedback = " ".join(m["feedback"] for p in doc["problems"] for s in p["subproblems"] for m in s.get("misconceptions", []))
+    subproblems = [s for p in doc["problems"] for s in p["subproblems"]]
+    feedback = " ".join(m["feedback"] for s in subproblems for m in s.get("misconceptions", []))
     assert "numerator" in feedback and "denominator" in feedback
 
 

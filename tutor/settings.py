@@ -128,6 +128,10 @@ else:
 # How tutor turns run: "celery" (distributed) or "inprocess" (embedded).
 TURN_EXECUTOR = os.environ.get("TURN_EXECUTOR", "celery" if (REDIS_URL and not EMBEDDED_DB) else "inprocess")
 
+# When imported passages get their embeddings: "celery" (a task on the
+# agents queue), "sync" (in the importing process, after commit) or "off".
+INDEX_PASSAGES = os.environ.get("INDEX_PASSAGES", "celery" if TURN_EXECUTOR == "celery" else "sync")
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_IGNORE_RESULT = True
 # Turn tasks are idempotent (a reply is unique per student message), so a
@@ -138,6 +142,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "agents"
 CELERY_TASK_ROUTES = {
     "tutor.dialogue.tasks.*": {"queue": "agents"},
+    "tutor.curricula.tasks.*": {"queue": "agents"},
     "models.tasks.*": {"queue": "gpu"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from tutor.curricula.indexing import passage_index_enqueue
 from tutor.curricula.models import Concept, Curriculum, Item, Passage, Prerequisite, Problem, Subproblem
 from tutor.curricula.validation import Issue, Report, validate_package
 
@@ -64,6 +65,8 @@ def curriculum_import(
     doc = _without_edges(doc, report.dropped_edges)
     with transaction.atomic():
         curriculum = _write(doc, source_format=source_format, user=user)
+        if doc.get("passages"):
+            transaction.on_commit(lambda: passage_index_enqueue(curriculum.pk))
     return ImportResult(curriculum, report)
 
 

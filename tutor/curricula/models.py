@@ -88,6 +88,22 @@ class Passage(models.Model):
         return self.key
 
 
+class PassageEmbedding(models.Model):
+    """A passage's dense vector for retrieval, computed once at import.
+
+    ``text_sha256`` is the hash of the exact text embedded (passage text plus
+    concept names), so a changed text or model is re-embedded and nothing else.
+    """
+
+    passage = models.OneToOneField(Passage, on_delete=models.CASCADE, related_name="embedding")
+    model_name = models.CharField(max_length=120)
+    text_sha256 = models.CharField(max_length=64)
+    vector = models.BinaryField(help_text="float32, little-endian")
+
+    def __str__(self) -> str:
+        return f"embedding of {self.passage}"
+
+
 class Problem(models.Model):
     curriculum = models.ForeignKey(Curriculum, on_delete=models.CASCADE, related_name="problems")
     key = models.CharField(max_length=80)

@@ -1,0 +1,115 @@
+"""Passage indexing and graph-grounded retrieval, on top of the pure library.
+
+``curriculum_index_passages()`` embeds a curriculum's passages with MiniLM
+and stores the vectors (idempotent: only missing or changed texts are
+embedded). ``curriculum_import()`` enqueues it after commit: on Celery when
+turns run there, else right away in the importing process.
+
+``retriever_for()`` builds a ``knowledge_graph.retrieval.GraphRetriever`` for
+a curriculum version from the stored vectors (no model call) and caches it
+in the process; a curriculum version never changes, so the cache never goes
+stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import lru_cache
+
+import numpy as np
+from django.conf import settings
+
+from knowledge_graph.graph import build_graph
+from knowledge_graph.retrieval import GraphRetriever, Hit, Passage, index_texts
+from tutor.curricula.models import Curriculum, PassageEmbedding
+
+log = logging.getLogger(__name__)
+
+
+def _graph_and_passages(curriculum: Curriculum):
+    concepts = []
+    for c in curriculum.concepts.prefetch_related("prerequisite_links__requires"):
+        links = list(c.prerequisite_links.all())
+        groups: dict[int, list[str]] = {}
+        for link in links:
+            if link.group is not None:
+                groups.setdefault(link.group, []).append(link.requires.key)
+        concepts.append(
+            {
+                "id": c.key,
+                "name": c.name,
+                "description": c.description,
+                "prerequisites": [link.requires.key for link in links if link.group is None],
+                "any_of": [groups[g] for g in sorted(groups)],
+            }
+        )
+    related = [(c["id"], r) for c, obj in zip(concepts, curriculum.concepts.all(), strict=True) for r in obj.related]
+    graph = build_graph(concepts, related=related)
+    rows = list(curriculum.passages.prefetch_related("concepts").order_by("key"))
+    passages = [Passage(p.key, p.text, tuple(sorted(c.key for c in p.concepts.all())), curriculum.slug) for p in rows]
+    return graph, passages, rows
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def curriculum_index_passages(curriculum_id: int) -> int:
+    """Embed the curriculum's passages that have no current vector; return how many."""
+    from models.embeddings import MODEL_NAME, get_embedder
+
+    curriculum = Curriculum.objects.get(pk=curriculum_id)
+    graph, passages, rows = _graph_and_passages(curriculum)
+    texts = index_texts(passages, graph)
+    current = {e.passage_id: e for e in PassageEmbedding.objects.filter(passage__curriculum=curriculum)}
+    todo = [
+        (row, text)
+        for row, text in zip(rows, texts, strict=True)
+        if row.pk not in current
+        or current[row.pk].text_sha256 != _sha(text)
+        or current[row.pk].model_name != MODEL_NAME
+    ]
+    if not todo:
+        return 0
+    vectors = get_embedder().encode([text for _, text in todo]).astype("<f4")
+    PassageEmbedding.objects.filter(passage__in=[row for row, _ in todo]).delete()
+    PassageEmbedding.objects.bulk_create(
+        PassageEmbedding(passage=row, model_name=MODEL_NAME, text_sha256=_sha(text), vector=vector.tobytes())
+        for (row, text), vector in zip(todo, vectors, strict=True)
+    )
+    return len(todo)
+
+
+def passage_index_enqueue(curriculum_id: int) -> None:
+    """Index after an import commits: on Celery when it runs turns, else now."""
+    mode = settings.INDEX_PASSAGES
+    if mode == "off":
+        return
+    if mode == "celery":
+        from tutor.curricula.tasks import index_passages
+
+        index_passages.delay(curriculum_id)
+        return
+    try:
+        curriculum_index_passages(curriculum_id)
+    except Exception:  # a failed index must not undo a committed import; retrieval falls back to BM25
+        log.exception("indexing passages of curriculum %s failed", curriculum_id)
+
+
+@lru_cache(maxsize=32)
+def retriever_for(curriculum_id: int) -> GraphRetriever:
+    curriculum = Curriculum.objects.get(pk=curriculum_id)
+    graph, passages, rows = _graph_and_passages(curriculum)
+    stored = {e.passage_id: e.vector for e in PassageEmbedding.objects.filter(passage__curriculum=curriculum)}
+    embeddings = None
+    if passages and all(row.pk in stored for row in rows):
+        embeddings = np.stack([np.frombuffer(bytes(stored[row.pk]), dtype="<f4") for row in rows])
+    return GraphRetriever().fit(passages, graph, embeddings=embeddings)
+
+
+def passages_for(curriculum: Curriculum, query: str, concept: str | None = None, k: int = 5) -> list[Hit]:
+    """The passages that best ground an answer to ``query`` near ``concept``."""
+    if not curriculum.passages.exists():
+        return []
+    return retriever_for(curriculum.pk).search(query, concept=concept, k=k)
