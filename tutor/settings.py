@@ -117,7 +117,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "tutorgraph"},
+            # The layer waits on Redis with 5 s blocking pops; redis-py 8's
+            # default socket timeout is also 5 s, so an idle socket's read
+            # would race the pop and raise TimeoutError. Give it headroom.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "tutorgraph"},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
