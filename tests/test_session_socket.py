@@ -42,21 +42,21 @@ async def open_socket(user, session, *, last_seq: int | None = None, origin: byt
     return comm, connected, code
 
 
-async def receive_until_reply(comm, student_seq: int) -> list[dict]:
+async def receive_until_reply(comm, student_seq: int, timeout: float = TIMEOUT) -> list[dict]:  # noqa: ASYNC109
     """Every event up to and including the tutor message answering ``student_seq``."""
     events = []
     while True:
-        event = await comm.receive_json_from(timeout=TIMEOUT)
+        event = await comm.receive_json_from(timeout=timeout)
         events.append(event)
         if event["type"] == "message" and event["role"] == "tutor" and event["reply_to"] == student_seq:
             return events
 
 
-async def say(comm, client_id: str, text: str) -> list[dict]:
+async def say(comm, client_id: str, text: str, timeout: float = TIMEOUT) -> list[dict]:  # noqa: ASYNC109
     await comm.send_json_to({"type": "student_message", "client_id": client_id, "text": text})
-    ack = await comm.receive_json_from(timeout=TIMEOUT)
+    ack = await comm.receive_json_from(timeout=timeout)
     assert ack["type"] == "ack", ack
-    return [ack, *await receive_until_reply(comm, ack["seq"])]
+    return [ack, *await receive_until_reply(comm, ack["seq"], timeout)]
 
 
 def count(**filters) -> int:
