@@ -55,7 +55,7 @@ def celery_worker(django_db_setup, tmp_path_factory):
     app.control.purge()  # tasks left by an earlier, interrupted run
     log = open(tmp_path_factory.mktemp("celery") / "celery-worker.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tutor", "worker", "-Q", "agents", "-n", name,
+        [sys.executable, "-m", "celery", "-A", "tutor", "worker", "-Q", "agents,gpu", "-n", name,
          "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -93,7 +93,7 @@ TEMPLATES = [
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL.startswith(("postgres://", "postgresql://")):
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     EMBEDDED_DB = False
 else:
     path = DATABASE_URL.removeprefix("sqlite:///") if DATABASE_URL else str(DATA_DIR / "db.sqlite3")
@@ -114,13 +114,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, cache, Celery broker -----------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # Redis pub/sub: a group_send is one PUBLISH, and nothing is dropped at a
+    # per-process queue capacity (the list-based layer cost 3x the CPU per
+    # turn and silently dropped replies under load; see bench/README.md).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # The layer waits on Redis with 5 s blocking pops; redis-py 8's
-            # default socket timeout is also 5 s, so an idle socket's read
-            # would race the pop and raise TimeoutError. Give it headroom.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": "tutorgraph"},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "tutorgraph"},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -145,17 +145,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "agents"
 CELERY_TASK_ROUTES = {
     "tutor.dialogue.tasks.*": {"queue": "agents"},
-    "tutor.curricula.tasks.*": {"queue": "agents"},
+    # Embedding passages is model inference: it must not queue ahead of turns.
+    "tutor.curricula.tasks.*": {"queue": "gpu"},
     "models.tasks.*": {"queue": "gpu"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the DB connection after every task unless told
+# to reuse it; a fresh connection made each turn ~10 ms slower.
+CELERY_DB_REUSE_MAX = 100
 
 # --- Tutoring ----------------------------------------------------------------
 MESSAGE_MAX_CHARS = 4000  # longest student message we accept, in characters
 FRAME_MAX_CHARS = 16000  # longest raw WebSocket frame we will even parse
 # Pause between streamed tutor deltas, in milliseconds. The scripted tutor has
-# its whole reply at once; a small pause makes the stream readable.
+# its whole reply at once; a small pause makes the stream readable. With no
+# pause the reply goes out in a few larger deltas (each delta is a channel-
+# layer message, and per-word messages were most of a turn's CPU cost).
 TUTOR_STREAM_DELAY_MS = int(os.environ.get("TUTOR_STREAM_DELAY_MS", "0"))
+UNPACED_MAX_DELTAS = 3
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tutorgraph-demo")
 
 # --- Static files ----------------------------------------------------------

@@ -51,6 +51,19 @@ def split_deltas(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def stream_pieces(text: str, paced: bool) -> list[str]:
+    """Word by word when paced; otherwise at most UNPACED_MAX_DELTAS pieces.
+
+    >>> stream_pieces("one two three four five six seven", paced=False)
+    ['one two three ', 'four five six ', 'seven']
+    """
+    words = split_deltas(text)
+    if paced or len(words) <= settings.UNPACED_MAX_DELTAS:
+        return words
+    size = -(-len(words) // settings.UNPACED_MAX_DELTAS)  # ceiling division
+    return ["".join(words[i : i + size]) for i in range(0, len(words), size)]
+
+
 async def publish_replies(replies: list[dict], stream: bool = True) -> None:
     """Stream each reply as deltas, then send the stored message.
 
@@ -62,7 +75,7 @@ async def publish_replies(replies: list[dict], stream: bool = True) -> None:
     for event in replies:
         group = f"session.{event['session_id']}"
         if stream and event["reply_to"] is not None:
-            for index, piece in enumerate(split_deltas(event["text"])):
+            for index, piece in enumerate(stream_pieces(event["text"], paced=bool(delay))):
                 delta: DeltaOut = {"type": "delta", "reply_to": event["reply_to"], "index": index, "text": piece}
                 await layer.group_send(group, {"type": "session.delta", "event": delta})
                 if delay:

@@ -28,6 +28,9 @@
   var seen = {}; // seq -> true
   var unacked = []; // outgoing events waiting for their ack, in send order
   var streams = {}; // reply_to seq -> <li> being streamed
+  var awaiting = {}; // student seq -> {event, timer}: acked, no reply yet
+  var replied = {}; // student seq -> true once its reply is shown
+  var REPLY_TIMEOUT_MS = 15000;
   var retryDelay = 500;
 
   function renderMath(el) {
@@ -77,6 +80,11 @@
       delete streams[ev.reply_to];
       streaming.remove();
     }
+    if (ev.reply_to !== null) replied[ev.reply_to] = true;
+    if (ev.reply_to !== null && awaiting[ev.reply_to]) {
+      clearTimeout(awaiting[ev.reply_to].timer);
+      delete awaiting[ev.reply_to];
+    }
     if (seen[ev.seq]) return;
     seen[ev.seq] = true;
     lastSeq = Math.max(lastSeq, ev.seq);
@@ -124,11 +132,28 @@
     } else if (ev.type === "delta") {
       showDelta(ev);
     } else if (ev.type === "ack") {
+      var sent = unacked.filter(function (u) { return u.client_id === ev.client_id; })[0];
       unacked = unacked.filter(function (u) { return u.client_id !== ev.client_id; });
+      if (sent && !awaiting[ev.seq] && !replied[ev.seq]) expectReply(ev.seq, sent);
     } else if (ev.type === "error") {
       if (ev.client_id) unacked = unacked.filter(function (u) { return u.client_id !== ev.client_id; });
       if (errorBox) errorBox.textContent = ev.detail;
     }
+  }
+
+  // The stored reply is the truth; if it does not arrive, re-sync: the resend
+  // (same client_id) makes the server retry a lost turn, and the reconnect
+  // replays whatever was stored meanwhile.
+  function expectReply(seq, event) {
+    awaiting[seq] = {
+      event: event,
+      timer: setTimeout(function () {
+        if (!awaiting[seq]) return;
+        delete awaiting[seq];
+        unacked.push(event);
+        if (socket) socket.close();
+      }, REPLY_TIMEOUT_MS),
+    };
   }
 
   function connect() {
