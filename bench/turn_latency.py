@@ -109,7 +109,7 @@ class Config:
     port: int = 8765
     workers: int = 2
     timeout_s: float = 10.0  # per message; a reply later than this is a timeout
-    think_ms: int = 0  # pause between a reply and the next message
+    think_ms: int = 3000  # pause between a reply and the next message (a student reading and typing)
     resend_sample: int = 10  # students that re-send an already-sent message
     drop_db: bool = False  # leave the bench database for inspection by default
     problem: str = PROBLEM_KEY  # falls back to a similar demo problem when absent
