@@ -79,3 +79,11 @@ def test_unknown_file_type_is_refused():
 def test_non_utf8_text_is_refused():
     with pytest.raises(PackageError, match="not UTF-8"):
         read_package(b"\xff\xfe{", "c.json")
+
+
+def test_plain_file_over_the_size_limit_is_refused_unparsed(monkeypatch):
+    from tutor.curricula import package
+
+    monkeypatch.setattr(package, "MAX_FILE_BYTES", 10)
+    with pytest.raises(PackageError, match=r"c\.json: 11 bytes is over the 10 byte limit"):
+        read_package(b'{"id": "xx"}'[:11], "c.json")

@@ -13,7 +13,7 @@ from django.db import transaction
 from tutor.accounts.models import User
 from tutor.curricula.importer import CurriculumInvalid, curriculum_import
 from tutor.curricula.models import Curriculum, CurriculumUpload
-from tutor.curricula.package import MAX_UNCOMPRESSED_BYTES, PackageError, read_package
+from tutor.curricula.package import MAX_FILE_BYTES, PackageError, read_package
 from tutor.curricula.sources import convert
 from tutor.curricula.validation import Issue, validate_package
 
@@ -26,8 +26,8 @@ def curriculum_upload_check(
     *, user: User, data: bytes, filename: str, fmt: str = "auto", break_cycles: bool = False
 ) -> CurriculumUpload:
     """Read and validate an uploaded file; store the upload with its report."""
-    if len(data) > MAX_UNCOMPRESSED_BYTES:
-        issues = [Issue("", f"{filename}: {len(data)} bytes is over the {MAX_UNCOMPRESSED_BYTES} byte limit", "size")]
+    if len(data) > MAX_FILE_BYTES:
+        issues = [Issue("", f"{filename}: {len(data)} bytes is over the {MAX_FILE_BYTES} byte limit", "size")]
         return _store(user, filename, fmt, None, issues, {}, break_cycles)
     try:
         doc, fmt = convert(read_package(data, filename), fmt)

@@ -16,8 +16,10 @@ from pathlib import PurePosixPath
 
 import yaml
 
-MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024  # a zip's contents, all entries together
 MAX_ZIP_ENTRIES = 5000
+# A plain JSON or YAML package: 50,000 problems take about 52 MB of JSON.
+MAX_FILE_BYTES = 200 * 1024 * 1024
 MANIFEST_NAMES = ("curriculum.json", "curriculum.yaml", "curriculum.yml")
 
 
@@ -30,8 +32,8 @@ def read_package(data: bytes, filename: str) -> object:
     name = filename.lower()
     if name.endswith(".zip") or data[:4] == b"PK\x03\x04":
         return _read_zip(data, filename)
-    if len(data) > MAX_UNCOMPRESSED_BYTES:
-        raise PackageError(f"{filename}: {len(data)} bytes is over the {MAX_UNCOMPRESSED_BYTES} byte limit")
+    if len(data) > MAX_FILE_BYTES:
+        raise PackageError(f"{filename}: {len(data)} bytes is over the {MAX_FILE_BYTES} byte limit")
     if name.endswith((".yaml", ".yml")):
         return _parse_yaml(data, filename)
     if name.endswith(".json"):

@@ -16,7 +16,7 @@ from tutor.accounts.views import role_required
 from tutor.curricula import actions
 from tutor.curricula.graph_data import graph_of_curriculum, graph_of_package
 from tutor.curricula.models import Curriculum, CurriculumUpload
-from tutor.curricula.package import MAX_UNCOMPRESSED_BYTES
+from tutor.curricula.package import MAX_FILE_BYTES
 from tutor.curricula.sources import FORMATS
 
 
@@ -39,8 +39,8 @@ def curriculum_upload(request: HttpRequest) -> HttpResponse:
             messages.error(request, "choose a curriculum file to upload")
         elif fmt not in FORMATS or fmt == "oatutor":
             messages.error(request, f"format {fmt!r} cannot be uploaded here; use auto, tutorgraph or coherence")
-        elif upload.size > MAX_UNCOMPRESSED_BYTES:
-            messages.error(request, f"{upload.name}: {upload.size} bytes is over the {MAX_UNCOMPRESSED_BYTES} limit")
+        elif upload.size > MAX_FILE_BYTES:
+            messages.error(request, f"{upload.name}: {upload.size} bytes is over the {MAX_FILE_BYTES} limit")
         else:
             checked = actions.curriculum_upload_check(
                 user=request.user,
@@ -51,7 +51,7 @@ def curriculum_upload(request: HttpRequest) -> HttpResponse:
             )
             return redirect("curriculum_upload_review", upload_id=checked.pk)
     formats = [f for f in FORMATS if f != "oatutor"]
-    return render(request, "curricula/upload.html", {"formats": formats, "max_mb": MAX_UNCOMPRESSED_BYTES // 2**20})
+    return render(request, "curricula/upload.html", {"formats": formats, "max_mb": MAX_FILE_BYTES // 2**20})
 
 
 @role_required("admin")
