@@ -769,7 +769,7 @@ def run(cfg: Config) -> dict:
     peak = imp["memory"]["ru_maxrss_mb"]
     write_s = imp["import_breakdown_s"]["write"]
     sys.path.insert(0, str(REPO))
-    from tutor.curricula.package import MAX_UNCOMPRESSED_BYTES  # pure, no Django
+    from tutor.curricula.package import MAX_FILE_BYTES  # pure, no Django
 
     out = {
         "benchmark": "import_scale",
@@ -806,7 +806,7 @@ def run(cfg: Config) -> dict:
             "passages": gen["passages"],
             "items": gen["items"],
             "any_of_groups": gen["any_of_groups"],
-            "over_read_package_limit": gen["package_bytes"] > MAX_UNCOMPRESSED_BYTES,
+            "over_read_package_limit": gen["package_bytes"] > MAX_FILE_BYTES,
             "seed": cfg.seed,
         },
         "debug": cfg.debug,
