@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "tutor.accounts",
     "tutor.curricula",
     "tutor.dialogue",
+    "tutor.learners",
 ]
 
 MIDDLEWARE = [
