@@ -20,32 +20,15 @@ from functools import lru_cache
 import numpy as np
 from django.conf import settings
 
-from knowledge_graph.graph import build_graph
 from knowledge_graph.retrieval import GraphRetriever, Hit, Passage, index_texts
+from tutor.curricula.concept_graph import concept_graph
 from tutor.curricula.models import Curriculum, PassageEmbedding
 
 log = logging.getLogger(__name__)
 
 
 def _graph_and_passages(curriculum: Curriculum):
-    concepts = []
-    for c in curriculum.concepts.prefetch_related("prerequisite_links__requires"):
-        links = list(c.prerequisite_links.all())
-        groups: dict[int, list[str]] = {}
-        for link in links:
-            if link.group is not None:
-                groups.setdefault(link.group, []).append(link.requires.key)
-        concepts.append(
-            {
-                "id": c.key,
-                "name": c.name,
-                "description": c.description,
-                "prerequisites": [link.requires.key for link in links if link.group is None],
-                "any_of": [groups[g] for g in sorted(groups)],
-            }
-        )
-    related = [(c["id"], r) for c, obj in zip(concepts, curriculum.concepts.all(), strict=True) for r in obj.related]
-    graph = build_graph(concepts, related=related)
+    graph = concept_graph(curriculum)
     rows = list(curriculum.passages.prefetch_related("concepts").order_by("key"))
     passages = [Passage(p.key, p.text, tuple(sorted(c.key for c in p.concepts.all())), curriculum.slug) for p in rows]
     return graph, passages, rows

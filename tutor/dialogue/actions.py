@@ -23,7 +23,9 @@ from django.utils import timezone
 from tutor.accounts.models import User
 from tutor.curricula.models import Problem
 from tutor.dialogue import scripted
+from tutor.dialogue.evidence import turn_evidence
 from tutor.dialogue.models import Message, TutorSession
+from tutor.learners.actions import learner_evidence_record
 
 
 class PostError(ValueError):
@@ -161,7 +163,7 @@ def turn_run(message_id: int) -> list[Message]:
         target = Message.objects.select_related("session").get(pk=message_id)
         session = (
             TutorSession.objects.select_for_update(of=("self",))
-            .select_related("problem__curriculum")
+            .select_related("problem__curriculum", "student")
             .get(pk=target.session_id)
         )
         Message.objects.filter(pk=message_id).update(turn_attempts=F("turn_attempts") + 1)
@@ -177,21 +179,27 @@ def turn_run(message_id: int) -> list[Message]:
             session.subproblem_index, session.attempts, session.hints_given, session.status == "done"
         )
         replies = []
+        concepts = list(session.problem.concepts.values_list("key", flat=True))
         for student_msg in pending:
             reply = scripted.respond(
                 steps, at, student_msg.kind, student_msg.text, max_attempts=session.problem.curriculum.max_attempts
             )
             at = reply.position
-            replies.append(
-                Message.objects.create(
-                    session=session,
-                    seq=_next_seq(session.pk),
-                    role=Message.Role.TUTOR,
-                    kind=Message.Kind.TUTOR,
-                    text=reply.text,
-                    reply_to=student_msg,
-                    record=reply.record,
-                )
+            tutor_msg = Message.objects.create(
+                session=session,
+                seq=_next_seq(session.pk),
+                role=Message.Role.TUTOR,
+                kind=Message.Kind.TUTOR,
+                text=reply.text,
+                reply_to=student_msg,
+                record=reply.record,
+            )
+            replies.append(tutor_msg)
+            learner_evidence_record(
+                student=session.student,
+                curriculum=session.problem.curriculum,
+                evidence=turn_evidence(reply.record, student_msg.kind, concepts),
+                message=tutor_msg,
             )
         session.subproblem_index = at.index
         session.attempts = at.attempts
