@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("tutor.accounts.urls")),
     path("", include("tutor.dialogue.urls")),
     path("", include("tutor.curricula.urls")),
+    path("", include("tutor.learners.urls")),
     path("admin/", admin.site.urls),
 ]

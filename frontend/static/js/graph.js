@@ -43,6 +43,7 @@
       c.passages + " passage" + (c.passages === 1 ? "" : "s"),
     ];
     if (c.difficulty !== null && c.difficulty !== undefined) facts.push("difficulty " + c.difficulty);
+    if (typeof c.mastery === "number") facts.unshift("Your mastery: " + Math.round(c.mastery * 100) + "%");
     detail.appendChild(text("p", facts.join(" · ")));
     detail.appendChild(text("p", "Needs: " + (prereqs.length ? namesOf(prereqs).join("; ") : "nothing")));
     detail.appendChild(text("p", "Leads to: " + (dependents.length ? namesOf(dependents).join("; ") : "nothing")));
@@ -101,10 +102,23 @@
     else cy.animate({ fit: { eles: hits, padding: 40 }, duration: 200 });
   }
 
+  // Light grey-green (weak) to dark green (strong); the percentage is always
+  // written too, so colour is never the only cue.
+  function masteryColour(m) {
+    var light = [226, 232, 222], dark = [29, 122, 58];
+    var rgb = light.map(function (l, i) { return Math.round(l + (dark[i] - l) * m); });
+    return "rgb(" + rgb.join(",") + ")";
+  }
+
   function draw(data) {
     data.concepts.forEach(function (c) { byId[c.id] = c; });
     var elements = data.concepts.map(function (c) {
-      return { data: { id: c.id, label: c.id } };
+      var d = { id: c.id, label: c.id };
+      if (typeof c.mastery === "number") {
+        d.label = c.id + " " + Math.round(c.mastery * 100) + "%";
+        d.color = masteryColour(c.mastery);
+      }
+      return { data: d };
     }).concat(data.edges.map(function (e, i) {
       return { data: { id: "e" + i, source: e.source, target: e.target }, classes: e.group === null ? "and" : "any" };
     }));
@@ -114,6 +128,7 @@
       layout: fullLayout,
       style: [
         { selector: "node", style: { label: "data(label)", "font-size": 9, "background-color": "#1f5fbf", color: "#1d2330", width: 14, height: 14, "text-valign": "bottom" } },
+        { selector: "node[color]", style: { "background-color": "data(color)", "border-width": 1, "border-color": "#1d2330" } },
         { selector: "edge", style: { width: 1.2, "line-color": "#9aa3b5", "target-arrow-color": "#9aa3b5", "target-arrow-shape": "triangle", "curve-style": "bezier" } },
         { selector: "edge.any", style: { "line-style": "dashed" } },
         { selector: ".faded", style: { opacity: 0.15 } },
@@ -125,7 +140,8 @@
     cy.on("tap", "node", function (evt) { showDetail(evt.target.id()); });
     data.concepts.forEach(function (c) {
       var li = document.createElement("li");
-      var b = text("button", c.name);
+      var label = c.name + (typeof c.mastery === "number" ? " (" + Math.round(c.mastery * 100) + "%)" : "");
+      var b = text("button", label);
       b.type = "button";
       b.addEventListener("click", function () { showDetail(c.id); });
       li.appendChild(b);
