@@ -7,8 +7,8 @@ turns run there, else right away in the importing process.
 
 ``retriever_for()`` builds a ``knowledge_graph.retrieval.GraphRetriever`` for
 a curriculum version from the stored vectors (no model call) and caches it
-in the process; a curriculum version never changes, so the cache never goes
-stale.
+in the process, keyed by the version and how many of its passages have
+vectors, so it is rebuilt once when background indexing finishes.
 """
 
 from __future__ import annotations
@@ -81,7 +81,13 @@ def passage_index_enqueue(curriculum_id: int) -> None:
 
 
 @lru_cache(maxsize=32)
-def retriever_for(curriculum_id: int) -> GraphRetriever:
+def retriever_for(curriculum_id: int, created_at, embedded: int) -> GraphRetriever:
+    """The retriever of a curriculum version, cached by what it is built from.
+
+    ``created_at`` guards against an id reused after a rollback; ``embedded``
+    (how many passages have vectors) rebuilds it once background indexing
+    lands, instead of serving BM25-only results for the life of the process.
+    """
     curriculum = Curriculum.objects.get(pk=curriculum_id)
     graph, passages, rows = _graph_and_passages(curriculum)
     stored = {e.passage_id: e.vector for e in PassageEmbedding.objects.filter(passage__curriculum=curriculum)}
@@ -95,4 +101,5 @@ def passages_for(curriculum: Curriculum, query: str, concept: str | None = None,
     """The passages that best ground an answer to ``query`` near ``concept``."""
     if not curriculum.passages.exists():
         return []
-    return retriever_for(curriculum.pk).search(query, concept=concept, k=k)
+    embedded = PassageEmbedding.objects.filter(passage__curriculum=curriculum).count()
+    return retriever_for(curriculum.pk, curriculum.created_at, embedded).search(query, concept=concept, k=k)

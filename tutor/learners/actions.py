@@ -28,6 +28,11 @@ def mastery_model() -> MasteryModel:
     return MasteryModel.from_dict(json.loads(DEFAULT_MODEL.read_text()))
 
 
+def stored_state(row: LearnerModelState | None) -> LearnerState:
+    """The mastery state a row holds, or a fresh one."""
+    return LearnerState.from_dict(row.state) if row is not None and row.state else LearnerState()
+
+
 def learner_evidence_record(
     *, student: User, curriculum: Curriculum, evidence: list[Evidence], message=None
 ) -> dict[str, float]:
@@ -35,7 +40,7 @@ def learner_evidence_record(
     if not evidence:
         return {}
     row, _ = LearnerModelState.objects.select_for_update().get_or_create(student=student, curriculum=curriculum)
-    state = LearnerState.from_dict(row.state) if row.state else LearnerState()
+    state = stored_state(row)
     graph = concept_graph(curriculum)
     learner = mastery_model().learner(state, graph if graph.number_of_nodes() else None)
     events, touched = [], {}

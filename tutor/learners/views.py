@@ -5,11 +5,10 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from models.mastery import LearnerState
 from tutor.accounts.views import role_required
 from tutor.curricula.graph_data import graph_of_curriculum
 from tutor.curricula.models import Curriculum
-from tutor.learners.actions import mastery_model
+from tutor.learners.actions import mastery_model, stored_state
 from tutor.learners.models import LearnerModelState
 
 
@@ -21,8 +20,7 @@ def _own_curriculum(request: HttpRequest, curriculum_id: int) -> Curriculum:
 
 
 def masteries_of(student, curriculum: Curriculum, concepts: list[str]) -> dict[str, float]:
-    row = LearnerModelState.objects.filter(student=student, curriculum=curriculum).first()
-    state = LearnerState.from_dict(row.state) if row and row.state else LearnerState()
+    state = stored_state(LearnerModelState.objects.filter(student=student, curriculum=curriculum).first())
     model = mastery_model()
     return {c: model.mastery(state, c) for c in concepts}
 
