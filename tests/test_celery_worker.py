@@ -83,10 +83,12 @@ async def test_worker_answers_a_turn_over_redis(celery_worker, alice, alice_sess
     events = await say(comm, "w-1", "12", timeout=WORKER_TIMEOUT)
     deltas = [e for e in events if e["type"] == "delta"]
     final = events[-1]
-    assert final["record"]["misconception"] == "sum-of-denominators"
     assert "".join(d["text"] for d in deltas) == final["text"]
+    assert "misconception" not in final["record"], "the matched misconception is for teachers, not the wire"
     student = await database_sync_to_async(Message.objects.get)(session=alice_session, client_id="w-1")
     assert student.turn_attempts == 1
+    reply = await database_sync_to_async(Message.objects.get)(reply_to=student)
+    assert reply.record["misconception"] == "sum-of-denominators" and reply.record["guard"] == "passed"
     await comm.disconnect()
 
 

@@ -164,6 +164,22 @@ FRAME_MAX_CHARS = 16000  # longest raw WebSocket frame we will even parse
 # layer message, and per-word messages were most of a turn's CPU cost).
 TUTOR_STREAM_DELAY_MS = int(os.environ.get("TUTOR_STREAM_DELAY_MS", "0"))
 UNPACED_MAX_DELTAS = 3
+# Which backend words the tutor's decisions (docs/tutor.md): "scripted" (the
+# default, deterministic, no model), "local" (a transformers model directory)
+# or "openai" (an OpenAI-compatible server). Any failure falls back to scripted.
+TUTOR_BACKEND = os.environ.get("TUTOR_BACKEND", "scripted")
+TUTOR_BACKEND_OPTIONS = {
+    "scripted": {},
+    "local": {"model_dir": os.environ.get("TUTOR_LOCAL_MODEL_DIR", "")},
+    "openai": {
+        "base_url": os.environ.get("TUTOR_OPENAI_BASE_URL", ""),
+        "model": os.environ.get("TUTOR_OPENAI_MODEL", ""),
+        "api_key": os.environ.get("TUTOR_OPENAI_API_KEY") or None,
+    },
+}.get(TUTOR_BACKEND, {})
+# Short free-text answers are compared with MiniLM embeddings plus keywords;
+# "lexical" skips the model (keywords and word overlap only).
+TUTOR_TEXT_SIMILARITY = os.environ.get("TUTOR_TEXT_SIMILARITY", "embeddings")
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tutorgraph-demo")
 
 # --- Static files ----------------------------------------------------------

@@ -5,7 +5,8 @@ functions; nothing else compares user ids. The rules:
 
 - a student sees only their own sessions;
 - a teacher sees the students (and their sessions) of classes they own;
-- an admin sees everything.
+- an admin sees everything;
+- only teachers and admins see the tutor's full turn records (labels, thoughts).
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ def can_view_student(user: User, student: User) -> bool:
 
 def can_view_session(user: User, session: TutorSession) -> bool:
     return can_view_student(user, session.student)
+
+
+def can_view_turn_labels(user: User, session: TutorSession) -> bool:
+    """Teachers and admins who may see a session also see each turn's full record.
+
+    The record's thoughts and misconception ids are for the adults: thoughts
+    can mention why an answer was wrong, which is close to the answer key.
+    """
+    return (user.is_teacher or user.is_admin) and can_view_session(user, session)
 
 
 def can_post_in_session(user: User, session: TutorSession) -> bool:

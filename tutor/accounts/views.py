@@ -19,6 +19,7 @@ from tutor.accounts import actions
 from tutor.accounts.models import Classroom
 from tutor.accounts.permissions import classrooms_visible_to
 from tutor.accounts.roster import MAX_ROSTER_BYTES, RosterError
+from tutor.dialogue.models import TutorSession
 
 
 def role_required(*roles: str):
@@ -75,10 +76,18 @@ def teacher_classes(request: HttpRequest) -> HttpResponse:
 def teacher_class_detail(request: HttpRequest, class_id: int) -> HttpResponse:
     classroom = _visible_classroom(request, class_id)
     students = classroom.students.order_by("last_name", "first_name", "username")
+    sessions = (
+        # Any version of the class's curricula: a re-import moves the class, not its history.
+        TutorSession.objects.filter(
+            student__in=students, problem__curriculum__slug__in=classroom.curricula.values("slug")
+        )
+        .select_related("student", "problem")
+        .order_by("-created_at")[:200]
+    )
     return render(
         request,
         "accounts/teacher_class_detail.html",
-        {"classroom": classroom, "students": students, "max_bytes": MAX_ROSTER_BYTES},
+        {"classroom": classroom, "students": students, "sessions": sessions, "max_bytes": MAX_ROSTER_BYTES},
     )
 
 

@@ -7,8 +7,8 @@
 - ``turn_run()`` answers every unanswered student message of a session in
   order, storing each tutor reply with its CLASS record.
 
-The tutor itself (``scripted.py``) is pure; these functions load its inputs,
-store its outputs, and hold the session row lock while they do.
+The tutor itself (``tutor/agents/pipeline.py``) is pure; these functions load
+its inputs, store its outputs, and hold the session row lock while they do.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from tutor.accounts.models import User
+from tutor.agents import pipeline
+from tutor.agents.problem import Position, ProblemKey, Step
 from tutor.curricula.models import Problem
-from tutor.dialogue import scripted
 from tutor.dialogue.evidence import turn_evidence
 from tutor.dialogue.models import Message, TutorSession
+from tutor.dialogue.tutoring import passage_lookup, text_similarity, verbaliser
 from tutor.learners.actions import learner_evidence_record
 
 
@@ -43,17 +45,26 @@ class Posted:
     duplicate: bool
 
 
-def steps_for(problem: Problem) -> list[scripted.Step]:
-    return [
-        scripted.Step(
+def problem_key(problem: Problem) -> ProblemKey:
+    """The pipeline's view of a problem, answer key included (it stays server-side)."""
+    steps = tuple(
+        Step(
             prompt=s.question,
             answer=s.answer,
-            hints=s.hints,
-            misconceptions=s.misconceptions,
+            hints=tuple(s.hints),
             solution=s.solution,
+            misconceptions=tuple(s.misconceptions),
         )
         for s in problem.subproblems.all()
-    ]
+    )
+    return ProblemKey(
+        id=problem.key,
+        statement=problem.statement,
+        steps=steps,
+        answer=problem.answer or None,
+        solution=problem.solution,
+        concepts=tuple(problem.concepts.values_list("key", flat=True)),
+    )
 
 
 def _next_seq(session_id: int) -> int:
@@ -74,16 +85,15 @@ def session_start(*, student: User, problem: Problem) -> TutorSession:
         ).first()
         if existing is not None:
             return existing
-        steps = steps_for(problem)
         session = TutorSession.objects.create(student=student, problem=problem)
-        greeting = scripted.greet(problem.statement, steps)
+        greeting = pipeline.opening(problem_key(problem))
         Message.objects.create(
             session=session,
             seq=_next_seq(session.pk),
             role=Message.Role.TUTOR,
             kind=Message.Kind.TUTOR,
-            text=greeting.text,
-            record=greeting.record,
+            text=greeting.utterance,
+            record=greeting.as_dict(),
         )
     return session
 
@@ -174,38 +184,55 @@ def turn_run(message_id: int) -> list[Message]:
         )
         if not pending:
             return []
-        steps = steps_for(session.problem)
-        at = scripted.Position(
-            session.subproblem_index, session.attempts, session.hints_given, session.status == "done"
+        key = problem_key(session.problem)
+        curriculum = session.problem.curriculum
+        at = Position(
+            index=session.subproblem_index,
+            attempts=session.attempts,
+            help_requests=session.help_requests,
+            hints_given=session.hints_given,
+            done=session.status == TutorSession.Status.DONE,
         )
         replies = []
-        concepts = list(session.problem.concepts.values_list("key", flat=True))
         for student_msg in pending:
-            reply = scripted.respond(
-                steps, at, student_msg.kind, student_msg.text, max_attempts=session.problem.curriculum.max_attempts
+            out = pipeline.turn(
+                pipeline.TurnInput(
+                    problem=key,
+                    position=at,
+                    kind=student_msg.kind,
+                    text=student_msg.text,
+                    max_attempts=curriculum.max_attempts,
+                    seq=student_msg.seq,
+                    retrieve=passage_lookup(curriculum, key),
+                ),
+                verbaliser=verbaliser(),
+                similarity=text_similarity(),
             )
-            at = reply.position
+            at = out.position
             tutor_msg = Message.objects.create(
                 session=session,
                 seq=_next_seq(session.pk),
                 role=Message.Role.TUTOR,
                 kind=Message.Kind.TUTOR,
-                text=reply.text,
+                text=out.text,
                 reply_to=student_msg,
-                record=reply.record,
+                record=out.record.as_dict(),
             )
             replies.append(tutor_msg)
             learner_evidence_record(
                 student=session.student,
-                curriculum=session.problem.curriculum,
-                evidence=turn_evidence(reply.record, student_msg.kind, concepts),
+                curriculum=curriculum,
+                evidence=turn_evidence(out.record.as_dict(), student_msg.kind, list(key.concepts)),
                 message=tutor_msg,
             )
         session.subproblem_index = at.index
         session.attempts = at.attempts
+        session.help_requests = at.help_requests
         session.hints_given = at.hints_given
         if at.done and session.status != TutorSession.Status.DONE:
             session.status = TutorSession.Status.DONE
             session.finished_at = timezone.now()
-        session.save(update_fields=["subproblem_index", "attempts", "hints_given", "status", "finished_at"])
+        session.save(
+            update_fields=["subproblem_index", "attempts", "help_requests", "hints_given", "status", "finished_at"]
+        )
     return replies

@@ -13,6 +13,7 @@ import re
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from tutor.agents.record import STUDENT_VISIBLE_FIELDS
 from tutor.dialogue.models import Message
 from tutor.dialogue.protocol import DeltaOut, MessageOut
 
@@ -27,7 +28,8 @@ def message_event(message: Message) -> MessageOut:
         "text": message.text,
         "client_id": message.client_id,
         "reply_to": message.reply_to.seq if message.reply_to_id else None,
-        "record": message.record,
+        # Students' browsers get the labels, not the thoughts: see STUDENT_VISIBLE_FIELDS.
+        "record": {k: message.record[k] for k in STUDENT_VISIBLE_FIELDS if k in message.record},
         "created_at": message.created_at.isoformat(),
     }
     return event

@@ -23,6 +23,9 @@ class TutorSession(models.Model):
     subproblem_index = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0, help_text="Wrong answers on the current subproblem.")
     hints_given = models.PositiveIntegerField(default=0, help_text="Hints given on the current subproblem.")
+    help_requests = models.PositiveIntegerField(
+        default=0, help_text="Hint and solution requests on the current subproblem (the escalation policy counts them)."
+    )
     last_seq = models.PositiveIntegerField(default=0, help_text="Highest seq assigned in this session.")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

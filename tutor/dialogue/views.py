@@ -12,12 +12,13 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from tutor.accounts.permissions import can_post_in_session, can_view_session
+from tutor.accounts.permissions import can_post_in_session, can_view_session, can_view_turn_labels
 from tutor.accounts.views import role_required
+from tutor.agents.record import ACTIONS, EVALUATIONS, STATES
 from tutor.curricula.models import Problem
 from tutor.dialogue.actions import session_start
 from tutor.dialogue.events import message_event
-from tutor.dialogue.models import TutorSession
+from tutor.dialogue.models import Message, TutorSession
 
 
 def problems_for(student) -> list[Problem]:
@@ -87,3 +88,24 @@ def session_messages(request: HttpRequest, session_id: int) -> JsonResponse:
             "messages": [message_event(m) for m in messages],
         }
     )
+
+
+@login_required
+def session_transcript(request: HttpRequest, session_id: int) -> HttpResponse:
+    """A teacher's view of a session: every tutor turn with its CLASS labels."""
+    session = _visible_session(request, session_id)
+    if not can_view_turn_labels(request.user, session):
+        raise Http404("no such transcript")
+    rows = []
+    for message in session.messages.order_by("seq"):
+        record = message.record if message.role == Message.Role.TUTOR else {}
+        rows.append(
+            {
+                "message": message,
+                "record": record,
+                "evaluation": EVALUATIONS.get(record.get("evaluation"), ""),
+                "action": ACTIONS.get(record.get("action"), ""),
+                "state": STATES.get(record.get("subproblem_state"), ""),
+            }
+        )
+    return render(request, "dialogue/transcript.html", {"session": session, "rows": rows})

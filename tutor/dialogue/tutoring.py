@@ -1,0 +1,53 @@
+"""The Django side of the tutor pipeline: which backend speaks, and its grounding.
+
+``tutor/agents`` is pure and takes its collaborators as arguments; this
+module builds them once per process from settings:
+
+- ``verbaliser()``: the backend named by ``TUTOR_BACKEND`` (scripted, local
+  or openai), built lazily, so a web process that never runs a turn never
+  loads a model;
+- ``text_similarity()``: the MiniLM similarity the checker uses for short
+  text answers, or None for lexical matching only;
+- ``passage_lookup()``: grounding passages for a topic question, from the
+  curriculum's graph-aware retriever, near the problem's first concept.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from django.conf import settings
+
+from tutor.agents.backends import Verbaliser
+from tutor.agents.problem import ProblemKey
+from tutor.curricula.models import Curriculum
+
+
+@functools.cache
+def verbaliser() -> Verbaliser:
+    from tutor.agents.llm import make_backend
+
+    return make_backend(settings.TUTOR_BACKEND, settings.TUTOR_BACKEND_OPTIONS)
+
+
+def text_similarity():
+    if settings.TUTOR_TEXT_SIMILARITY != "embeddings":
+        return None
+    from tutor.dialogue.answers import default_similarity
+
+    return default_similarity()
+
+
+def passage_lookup(curriculum: Curriculum, key: ProblemKey, k: int = 2) -> Callable[[str], list[str]]:
+    """A function from a question to the texts of the best grounding passages."""
+
+    def lookup(question: str) -> list[str]:
+        from tutor.curricula.indexing import passages_for
+
+        concept = key.concepts[0] if key.concepts else None
+        hits = passages_for(curriculum, question, concept=concept, k=k)
+        texts = dict(curriculum.passages.filter(key__in=[h.passage_id for h in hits]).values_list("key", "text"))
+        return [texts[h.passage_id] for h in hits if h.passage_id in texts]
+
+    return lookup
