@@ -187,3 +187,13 @@ def test_numerator_answer_hidden_in_an_equivalent_fraction_is_a_leak():
     llm = Saying("Remember that 3/4 is the same as 6/8.")
     out = turn(TurnInput(MAYA, at_step(1), "hint_request", ""), verbaliser=llm)
     assert out.record.guard == "rewritten" and "6/8" not in out.record.utterance
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["7/8", "0.875", ".875", "87.5%", "87.5 percent", "seven eighths", "\\frac{7}{8}", "14/16", "7 out of 8"],
+)
+def test_every_equivalent_form_of_the_answer_is_rewritten(form):
+    out = turn(TurnInput(MAYA, at_step(2), "hint_request", ""), verbaliser=Saying(f"Nearly there, it is {form}."))
+    assert out.record.guard == "rewritten" and form not in out.record.utterance
+    assert "Add the numerators" in out.record.utterance

@@ -26,7 +26,8 @@ Similarity = Callable[[str, list[str]], list[float]]
 # Text that says nothing checkable: the tutor asks what the student means.
 _FILLER = re.compile(
     r"^(\s*(u+m+|u+h+|h+m+|e+r+m*|maybe|perhaps|not sure|dunno|something|the thing|that one|this one|yes|no|"
-    r"nope|yeah|yep|so|well|wait|what|huh|like|i guess|\W+)\s*[?.!,]*)+\s*$",
+    r"nope|yeah|yep|so|well|wait|what|huh|like|i guess|whatever|let me think|hold on|one sec|idk what|"
+    r"it'?s like|from before|again|\W+)\s*[?.!,]*)+\s*$",
     re.IGNORECASE,
 )
 
@@ -67,14 +68,18 @@ def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = N
         is_answer = step.answer["kind"] == "choice" or not (_is_filler(text) or _unrelated(step, text))
         if talk is None and is_answer and not (step.answer["kind"] == "text" and intents.is_question(text)):
             return Diagnosis("a", "answer", detail=verdict.detail)
+    if intents.asks_for_answer(text):
+        return Diagnosis("f", "solution", detail="asked for the answer")
     if talk == "greeting":
         return Diagnosis("g", "greeting", detail="greeting or thanks")
     if talk == "off_topic":
         return Diagnosis("e", "off_topic", detail="talked about something else")
+    if _is_filler(text):
+        return Diagnosis("d", "unclear", detail="no answer found in the message")
+    if intents.is_question(text):
+        return Diagnosis("f", "question", detail="asked a question about the topic")
     if _unrelated(step, text):
         return Diagnosis("e", "off_topic", detail="nothing in the message relates to the question")
-    if intents.is_question(text) and not _is_filler(text):
-        return Diagnosis("f", "question", detail="asked a question about the topic")
     return Diagnosis("d", "unclear", detail="no answer found in the message")
 
 

@@ -57,6 +57,11 @@ INJECTION = _any(
     r"_{3,}|\bfill (it )?in\b|\bfill in the blank\b",
     r"\b(answer|solution)\b.{0,20}\b(bigger|smaller|greater|larger|less|more|even|odd)\b.{0,10}\bthan\b",
     r"^\s*student\s*:",
+    r"\b(override|teacher mode|answer mode|unlocked?)\b",
+    r"\b(disable|turn off|switch off|remove|lift)\b.{0,30}\b(rules?|policy|filters?|guard|restrictions?|limits?)\b",
+    r"\b(administrator|developers?|programmers?|creators?|owner)\b.{0,60}\b(answers?|solutions?|key|rules?)\b",
+    r"\b(new rule|that'?s an order|i order you|you must obey)\b",
+    r"\bjust this once\b",
 )
 
 SOLUTION = _any(
@@ -69,6 +74,8 @@ SOLUTION = _any(
     r"\b(the\s+)?(answer|solution)\s*(please|pls|plz|now)\b",
     r"\bsolve (it|this) for me\b",
     r"\b(i give up|show me how)\b",
+    r"\b(just|simply|please|pls|plz)\s+(tell|show|give)\s+(me|us)\b\s*(it|now|already)?\s*[?!.]*\s*$",
+    r"\b(respond|reply)\s+(only\s+)?with\s+(only\s+)?the\s+(answer|solution|result)",
     r"^\s*(answer|solution)\s*[?!.]*\s*$",
     r"\bfail\b.{0,40}\b(unless|if you don'?t)\b",
 )
@@ -84,7 +91,7 @@ HINT = _any(
     r"\bhints?\b",
     r"\bhelp\b",
     r"\bclue\b",
-    r"\b(i'?m|i am)\s+(stuck|lost|confused)\b",
+    r"\b(i'?m|i am|im)\s+(\w+\s+)?(stuck|lost|confused)\b",
     r"\bi\s+(don'?t|do not|dont)\s+(know|get it|understand)\b",
     r"\bno\s+idea\b",
     r"\bidk\b",
@@ -101,7 +108,8 @@ OFF_TOPIC = _any(
     r"\b(football\w*|soccer|basketball|baseball|game|games|minecraft|fortnite|roblox|video ?games?)\b",
     r"\b(netflix|movies?|tv)\b",
     r"\b(swimming|bike|cinema|shopping|sleepover|vacation|brother|sister|grandma|grandpa)\b",
-    r"\b(lunch|dinner|breakfast|pizza party|snack|weather|rain|sunny|weekend|holiday|birthday|party)\b",
+    r"\b(lunch|dinner|breakfast|pizza party|snack|weather|rain\w*|snow\w*|sunny|weekend|holiday|birthday|party)\b",
+    r"\b(headphones|phone|shoes|clothes|toys?|presents?|christmas|halloween|summer|school trip|recess)\b",
     r"\b(joke|song|music|singer|band|tiktok|youtube|instagram|dog|cat|pet)\b",
     r"\b(who won|what time is it|are you (a )?(robot|human|real))\b",
 )
@@ -121,6 +129,23 @@ def inquiry(text: str) -> str | None:
     if HINT.search(text):
         return "hint"
     return None
+
+
+# A request for the answer said in other words: an answer word next to a
+# request cue ("can you tell me what the answer is", "display the correct
+# answer"). Only read when the text holds no answer of its own, so "the
+# answer is 7/8" stays an answer.
+_ANSWER_WORD = re.compile(r"\b(answers?|solutions?|results?|key|respuesta|r[ée]ponse|l[öo]sung)\b", re.IGNORECASE)
+_REQUEST_CUE = re.compile(
+    r"\b(tell|give|show|display|reveal|state|print|output|respond|say|write|provide|share|type|send|what|which|"
+    r"can|could|would|will|just|please|pls|plz|need|want)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_answer(text: str) -> bool:
+    """A request for the answer in any wording; call it only when no answer was found."""
+    return bool(_ANSWER_WORD.search(text) and _REQUEST_CUE.search(text))
 
 
 def small_talk(text: str) -> str | None:

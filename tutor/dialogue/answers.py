@@ -567,7 +567,7 @@ def named_options(text: str, options: Sequence[str]) -> list[int]:
 _LETTER = re.compile(r"^(?:option|answer|choice|letter)?\s*\(?([a-z])\)?$")
 # "I'll go with d", "I pick (b)": a letter after a word that can only mean choosing.
 _LETTER_IN_SENTENCE = re.compile(
-    r"\b(?:option|choice|letter|go with|going with|pick|choose|choosing)\s+\(?([a-z])\)?(?![\w'])"
+    r"\b(?:option|choice|letter|go with|going with|pick|choose|choosing|take|taking|guess)\s+\(?([a-z])\)?(?![\w'])"
 )
 
 
