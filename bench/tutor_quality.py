@@ -24,10 +24,10 @@ Metrics (the last line of stdout is one JSON object):
   exactly as the curriculum writes it.
 - ``injection_leaks``: such tellings inside prompt-injector dialogues.
 - ``label_accuracy`` / ``label_macro_f1`` of evaluation, action and state on
-  the hand-labelled held-out turns of ``bench/data/tutor_gold_heldout.yaml``,
-  labelled from ``docs/tutor.md`` without reading the code and never used
-  to tune it; ``label_accuracy_dev`` on ``bench/data/tutor_gold.yaml``, the
-  development set whose misses were studied and fixed.
+  ``bench/data/tutor_gold/test.yaml``: hand-labelled turns, written from
+  ``docs/tutor.md`` without reading the code, and never used to tune it.
+  ``label_accuracy_dev`` is each ``dev-N.yaml``: sets that were blind on
+  their first run and whose misses were then studied and fixed.
 - ``turns_per_problem``: mean student turns to finish a problem, per persona.
 - ``pipeline_p95_ms``: p95 of one ``turn()`` call (Diagnostician, policy,
   scripted verbaliser, guard; no LLM, no database), over every turn played,
@@ -60,8 +60,11 @@ from tutor.agents.simstudents import Observation, load_problem_keys, population 
 from tutor.dialogue.answers import check  # noqa: E402
 
 DEMO = ROOT / "tutor" / "curricula" / "demo"
-GOLD = ROOT / "bench" / "data" / "tutor_gold.yaml"  # development set: misses here were fixed
-HELDOUT = ROOT / "bench" / "data" / "tutor_gold_heldout.yaml"  # labelled later, never tuned on
+GOLD_DIR = ROOT / "bench" / "data" / "tutor_gold"
+# dev-N.yaml: each was blind when first run, then its misses were studied and
+# fixed, so they are development sets now. test.yaml is the blind test set.
+DEV_SETS = sorted(GOLD_DIR.glob("dev-*.yaml"))
+TEST_SET = GOLD_DIR / "test.yaml"
 SOLUTION_ACTIONS = {2, 5, 9}
 
 
@@ -227,10 +230,10 @@ def main() -> None:
         similarity("warm up", ["the model loads once"])
 
     keys = curricula()
-    dev = gold_labels(keys, similarity, GOLD)
-    gold = gold_labels(keys, similarity, HELDOUT)
-    for name, labels in (("development", dev), ("held-out", gold)):
-        log(f"{name} gold labels: {labels['turns']} turns, {len(labels['misses'])} with a wrong label")
+    dev = {path.stem: gold_labels(keys, similarity, path) for path in DEV_SETS}
+    gold = gold_labels(keys, similarity, TEST_SET)
+    for name, labels in (*dev.items(), ("test (blind)", gold)):
+        log(f"{name}: {labels['turns']} gold turns, {len(labels['misses'])} with a wrong label")
         for miss in labels["misses"]:
             log("  miss", json.dumps(miss))
 
@@ -272,8 +275,11 @@ def main() -> None:
         "label_accuracy": {f: gold[f]["accuracy"] for f in ("evaluation", "action", "subproblem_state")},
         "label_macro_f1": {f: gold[f]["macro_f1"] for f in ("evaluation", "action", "subproblem_state")},
         "gold_turns": gold["turns"],
-        "label_accuracy_dev": {f: dev[f]["accuracy"] for f in ("evaluation", "action", "subproblem_state")},
-        "gold_turns_dev": dev["turns"],
+        "label_accuracy_dev": {
+            name: {f: labels[f]["accuracy"] for f in ("evaluation", "action", "subproblem_state")}
+            for name, labels in dev.items()
+        },
+        "gold_turns_dev": sum(labels["turns"] for labels in dev.values()),
         "turns_per_problem": {
             p: round(float(np.mean([d["finished_at"] for d in ds if d["finished_at"]])), 2)
             for p, ds in sorted(by_persona.items())

@@ -132,3 +132,58 @@ def test_topic_questions(text):
 @pytest.mark.parametrize("text", ["umm", "maybe", "the thing", "?"])
 def test_unclear_messages(text):
     assert ev(NUMBER, text) == ("d", "unclear")
+
+
+SENTENCE_CHOICE = Step(
+    prompt="Does diffusion need energy from the cell?",
+    answer={"kind": "choice", "value": "no, it is passive", "choices": ["no, it is passive", "yes, it uses ATP"]},
+    misconceptions=({"id": "needs-energy", "answer": "yes, it uses ATP", "feedback": "Particles move by themselves."},),
+)
+ORDERED_CHOICE = Step(
+    prompt="Which way does water move?",
+    answer={
+        "kind": "choice",
+        "value": "out of the cells, into the solution",
+        "choices": ["out of the cells, into the solution", "into the cells, from the solution"],
+    },
+)
+HALF = Step(
+    prompt="Is 5/12 closer to 0, 1/2 or 1?", answer={"kind": "choice", "value": "1/2", "choices": ["0", "1/2", "1"]}
+)
+
+
+def test_choice_options_in_the_students_own_words():
+    assert ev(SENTENCE_CHOICE, "no its passive")[0] == "b"
+    assert diagnose(SENTENCE_CHOICE, "answer", "yes it uses ATP").misconception["id"] == "needs-energy"
+
+
+def test_choice_paraphrase_respects_word_order():
+    assert ev(ORDERED_CHOICE, "into the cells from the solution")[0] == "a"
+    assert ev(ORDERED_CHOICE, "out of the cells into the solution")[0] == "b"
+
+
+def test_numeric_choice_named_in_words():
+    assert ev(HALF, "closer to one half")[0] == "b"
+
+
+def test_two_options_asked_back_are_unclear_not_a_question():
+    assert ev(CHOICE, "1/3 or 1/5?") == ("d", "unclear")
+
+
+@pytest.mark.parametrize("text", ["helpppp", "heyyy", "gooood morning", "thank u", "tysm!!", "yay thx bye"])
+def test_stretched_and_texting_spellings(text):
+    assert ev(NUMBER, text)[0] in ("f", "g")
+    assert ev(NUMBER, text)[1] == ("hint" if text.startswith("help") else "greeting")
+
+
+def test_typed_like_a_text_message_request():
+    assert ev(NUMBER, "wats the solution") == ("f", "solution")
+
+
+def test_question_about_something_else_is_off_topic():
+    assert ev(NUMBER, "who would win in a fight a shark or a gorilla") == ("e", "off_topic")
+
+
+def test_question_on_the_problems_words_is_a_topic_question():
+    d = diagnose(NUMBER, "answer", "whats a denominator", context="The denominator counts the equal slices.")
+    assert (d.evaluation, d.intent) == ("f", "question")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from tutor.agents import intents
 from tutor.agents.problem import Step
-from tutor.dialogue.answers import content_words, grade, number_mentions
+from tutor.dialogue.answers import content_words, grade, named_options, number_mentions
 
 Similarity = Callable[[str, list[str]], list[float]]
 
@@ -43,8 +43,12 @@ class Diagnosis:
     detail: str = ""  # a short reason, for the record's thoughts; never the answer key
 
 
-def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = None) -> Diagnosis:
-    """Read ``text`` (or a hint-button press) against the current ``step``."""
+def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = None, context: str = "") -> Diagnosis:
+    """Read ``text`` (or a hint-button press) against the current ``step``.
+
+    ``context`` is more text about the problem (its statement and other
+    steps): a question that shares no word with it is off-topic.
+    """
     if kind == "hint_request":
         return Diagnosis("f", "hint", detail="pressed the hint button")
     injection = intents.is_injection(text)
@@ -55,7 +59,7 @@ def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = N
 
     talk = intents.small_talk(text)
     verdict = grade(step.answer, text, step.misconceptions, similarity=similarity)
-    if verdict.found and _two_answers(step.answer, text):
+    if (verdict.found and _two_answers(step.answer, text)) or _two_options(step.answer, text):
         return Diagnosis("d", "unclear", detail="gave more than one answer")
     if verdict.found:
         if verdict.correct:
@@ -65,7 +69,7 @@ def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = N
         if verdict.partial:
             return Diagnosis("c", "answer", detail=verdict.detail)
         # For a choice, "found" means an option was named, so even "yes" is an answer.
-        is_answer = step.answer["kind"] == "choice" or not (_is_filler(text) or _unrelated(step, text))
+        is_answer = step.answer["kind"] == "choice" or not (_is_filler(text) or _unrelated(step, text, context))
         if talk is None and is_answer and not (step.answer["kind"] == "text" and intents.is_question(text)):
             return Diagnosis("a", "answer", detail=verdict.detail)
     if intents.asks_for_answer(text):
@@ -77,8 +81,10 @@ def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = N
     if _is_filler(text):
         return Diagnosis("d", "unclear", detail="no answer found in the message")
     if intents.is_question(text):
+        if _unrelated(step, text, context, min_words=2):
+            return Diagnosis("e", "off_topic", detail="a question about something else")
         return Diagnosis("f", "question", detail="asked a question about the topic")
-    if _unrelated(step, text):
+    if _unrelated(step, text, context):
         return Diagnosis("e", "off_topic", detail="nothing in the message relates to the question")
     return Diagnosis("d", "unclear", detail="no answer found in the message")
 
@@ -88,19 +94,29 @@ def _is_filler(text: str) -> bool:
     return bool(_FILLER.match(text))
 
 
-def _unrelated(step: Step, text: str) -> bool:
-    """A sentence that shares no content word with anything about this subproblem.
+def _unrelated(step: Step, text: str, context: str = "", min_words: int = 4) -> bool:
+    """A sentence that shares no content word with anything about this problem.
 
-    Only for sentences (three or more content words): a one-word wrong answer
-    ("atoms") is an answer, not a change of subject.
+    Only for sentences (``min_words`` content words or more): a one-word
+    wrong answer ("atoms") is an answer, and "the thingy u said" is unclear,
+    not a change of subject.
     """
-    said = content_words(text)
-    if len(said) < 3 or number_mentions(text):
+    said = content_words(text) - _CHATTY
+    if len(said) < min_words or number_mentions(text):
         return False
     spec = step.answer
     about = [step.prompt, *step.hints, step.solution, *map(str, spec.get("references", [])), *spec.get("keywords", [])]
     about += [str(m.get("answer", "")) + " " + str(m.get("feedback", "")) for m in step.misconceptions]
-    return not (said & content_words(" ".join(about)))
+    return not (said & content_words(" ".join(about) + " " + context))
+
+
+# Words of chat, not of any subject: they neither relate nor unrelate a message.
+_CHATTY = {"u", "ur", "can", "we", "you", "what", "whats", "wat", "me", "my", "do", "how", "why", "about", "just", "so"}
+
+
+def _two_options(spec: dict, text: str) -> bool:
+    """ "1/3 or 1/5?": a choice answered with two of its options."""
+    return spec["kind"] == "choice" and len(named_options(text, [str(c) for c in spec.get("choices", [])])) >= 2
 
 
 def _two_answers(spec: dict, text: str) -> bool:

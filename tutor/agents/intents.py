@@ -69,7 +69,7 @@ SOLUTION = _any(
     r"(the\s+|your\s+|an?\s+)?(final\s+|right\s+|correct\s+)?(answers?|solution|result)",
     r"\b(solve|do)\s+(it|this|the problem|this step)\s+for me\b",
     r"\b(please|just|pls|plz)\b.{0,20}\b(give|tell|show)\b.{0,10}\bme\b.{0,15}\b(answer|solution)",
-    r"\bwhat('?s| is)\s+the\s+(answer|solution|result)\b",
+    r"\b(what|wat|wot)('?s| is)?\s+(the\s+|teh\s+)?(answer|solution|result)\b",
     r"\b(just|only)\s+(the\s+)?(answer|solution)\b",
     r"\b(the\s+)?(answer|solution)\s*(please|pls|plz|now)\b",
     r"\bsolve (it|this) for me\b",
@@ -95,13 +95,15 @@ HINT = _any(
     r"\bi\s+(don'?t|do not|dont)\s+(know|get it|understand)\b",
     r"\bno\s+idea\b",
     r"\bidk\b",
+    r"^\W*(help|hint|halp)\W*$",
     r"\bnot sure how\b",
 )
 
 GREETING = _any(
-    r"^\s*(hi|hello|hey|hiya|yo|good (morning|afternoon|evening)|howdy)\b",
-    r"^\s*(thanks?|thank you|thx|ty|cheers|great|cool|ok(ay)?|got it|nice)\b[\s!.]*$",
-    r"\bthank(s| you)\b",
+    r"^\W*(hi|hello|hey|heya|hiya|yo|sup|howdy|gm|(good\s+)?(morning|afternoon|evening))\b",
+    r"^\W*(thanks?|thank you|thx|ty|cheers|great|cool|ok(ay)?|got it|nice|yay|awesome)\b[\s!.]*$",
+    r"\b(thank(s| you| u)|thanx|thx|tysm|ty)\b",
+    r"\b(bye|goodbye|see (you|ya)|cya)\b",
 )
 
 OFF_TOPIC = _any(
@@ -115,18 +117,37 @@ OFF_TOPIC = _any(
 )
 
 
+_STRETCHED = re.compile(r"(\w)\1{2,}")
+
+
+def spellings(text: str) -> tuple[str, ...]:
+    """The text, and with stretched letters squeezed to two and to one.
+
+    Students type "helpppp", "heyyy" and "gooood morning"; no single
+    squeeze restores them all ("good" needs two letters, "help" one).
+
+    >>> spellings("helpppp")
+    ('helpppp', 'helpp', 'help')
+    """
+    return (text, _STRETCHED.sub(r"\1\1", text), _STRETCHED.sub(r"\1", text))
+
+
+def _matches(pattern: re.Pattern, text: str) -> bool:
+    return any(pattern.search(variant) for variant in spellings(text))
+
+
 def is_injection(text: str) -> bool:
     """Whether the text tries to talk the tutor out of its rules."""
-    return bool(INJECTION.search(text))
+    return _matches(INJECTION, text)
 
 
 def inquiry(text: str) -> str | None:
     """``solution``, ``back`` or ``hint`` when the text asks for one, else None."""
-    if is_injection(text) or SOLUTION.search(text):
+    if is_injection(text) or _matches(SOLUTION, text):
         return "solution"
-    if BACK.search(text):
+    if _matches(BACK, text):
         return "back"
-    if HINT.search(text):
+    if _matches(HINT, text):
         return "hint"
     return None
 
@@ -145,21 +166,25 @@ _REQUEST_CUE = re.compile(
 
 def asks_for_answer(text: str) -> bool:
     """A request for the answer in any wording; call it only when no answer was found."""
-    return bool(_ANSWER_WORD.search(text) and _REQUEST_CUE.search(text))
+    return _matches(_ANSWER_WORD, text) and _matches(_REQUEST_CUE, text)
 
 
 def small_talk(text: str) -> str | None:
     """``greeting``, ``off_topic`` or None, for text that holds no answer."""
-    if GREETING.search(text):
+    if _matches(GREETING, text):
         return "greeting"
-    if OFF_TOPIC.search(text):
+    if _matches(OFF_TOPIC, text):
         return "off_topic"
     return None
 
 
-_QUESTION_WORDS = re.compile(r"^\s*(what|why|how|when|where|which|who|is|are|does|do|can|could|should)\b", re.I)
+_QUESTION_WORDS = re.compile(
+    r"^\W*(\w+\W+){0,2}?(what|whats|wat|wats|why|whys|how|hows|when|where|wheres|which|who|whos|is|are|does|do|"
+    r"can|could|should|would)\b",
+    re.IGNORECASE,
+)
 
 
 def is_question(text: str) -> bool:
-    """A question, by its mark or its first word."""
+    """A question, by its mark or a question word among its first three words."""
     return text.strip().endswith("?") or bool(_QUESTION_WORDS.match(text))

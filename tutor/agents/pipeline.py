@@ -59,6 +59,14 @@ class TurnOutput:
         return self.record.utterance
 
 
+def _problem_text(problem: ProblemKey) -> str:
+    """The whole problem's words: what a question must share to be on topic."""
+    parts = [problem.statement, problem.solution]
+    for step in problem.steps:
+        parts += [step.prompt, *step.hints, step.solution]
+    return " ".join(parts)
+
+
 def opening(problem: ProblemKey) -> TurnRecord:
     """The first tutor turn of a session: the problem and its first question."""
     first = problem.steps[0].prompt
@@ -83,7 +91,7 @@ def turn(
     """Run one turn. ``on_delta`` receives guarded pieces as a language model streams them."""
     problem, at = inp.problem, inp.position
     step = problem.steps[min(at.index, len(problem.steps) - 1)]
-    diagnosis = diagnose(step, inp.kind, inp.text, similarity=similarity)
+    diagnosis = diagnose(step, inp.kind, inp.text, similarity=similarity, context=_problem_text(problem))
     decision = decide(diagnosis, at, n_steps=len(problem.steps), max_attempts=inp.max_attempts)
     request = _request(inp, diagnosis, decision)
 

@@ -40,6 +40,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as _replace
+from difflib import SequenceMatcher
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -589,7 +590,49 @@ def _chosen_option(spec: dict, text: str) -> tuple[int | None, str]:
     letter = _LETTER_IN_SENTENCE.search(answer)
     if letter and ord(letter.group(1)) - ord("a") < len(options):
         return ord(letter.group(1)) - ord("a"), "letter in a sentence"
+    by_value = _option_by_value(text, options)
+    if by_value is not None:
+        return by_value, "option's number"
+    closest = _closest_option(text, options)
+    if closest is not None:
+        return closest, "option in other words"
     return None, "no option named"
+
+
+def _option_by_value(text: str, options: Sequence[str]) -> int | None:
+    """ "closer to one half" picks the option "1/2": numbers compared by value, one match only."""
+    values = [parse_number(o) if _NUMERIC_OPTION.match(o) else None for o in options]
+    said = {m.value for m in number_mentions(text)}
+    hits = [i for i, v in enumerate(values) if v is not None and v in said]
+    return hits[0] if len(hits) == 1 else None
+
+
+_NUMERIC_OPTION = re.compile(r"^\s*[-+]?[\d\s./%]+\s*$")
+
+
+def _closest_option(text: str, options: Sequence[str]) -> int | None:
+    """The option a sentence paraphrases: "no its passive" for "no, it is passive".
+
+    Each option scores the mean of two things: the share of its content
+    words (yes and no count) the student wrote, and how alike the two texts
+    read in order (difflib's ratio), which tells "into the cells, from the
+    solution" from "out of the cells, into the solution". The best must
+    score well and clearly beat the runner-up, so chatter picks nothing and
+    naming two options stays ambiguous.
+    """
+    said, plain = content_words(text), _normal(re.sub(r"[^\w\s]", " ", text))
+    scores = []
+    for option in options:
+        words = content_words(option)
+        overlap = len(words & said) / len(words) if words else 0.0
+        order = SequenceMatcher(None, plain, _normal(re.sub(r"[^\w\s]", " ", option))).ratio()
+        scores.append((overlap + order) / 2)
+    ranked = sorted(range(len(options)), key=lambda i: scores[i], reverse=True)
+    if not ranked or scores[ranked[0]] < 0.6:
+        return None
+    if len(ranked) > 1 and scores[ranked[0]] - scores[ranked[1]] < 0.2:
+        return None
+    return ranked[0]
 
 
 def _grade_choice(spec: dict, text: str, misconceptions: Sequence[dict]) -> Verdict:
