@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test install install-test lint format frontend chromium worker clean
+.PHONY: run test install install-test lint format frontend chromium worker beat clean
 
 run: install frontend
 	$(BIN)/python manage.py migrate --noinput
@@ -54,6 +54,11 @@ chromium:
 
 worker: install
 	$(BIN)/celery -A tutor worker -Q agents --loglevel INFO
+
+# Periodic tasks (CELERY_BEAT_SCHEDULE): item recalibration. Run exactly one beat.
+beat: install
+	@mkdir -p var
+	$(BIN)/celery -A tutor beat --loglevel INFO --schedule var/celerybeat-schedule
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -281,3 +281,9 @@ def test_web_healthcheck_passes_against_a_production_server(services, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_exactly_one_beat_schedules_the_periodic_tasks(services):
+    args = argv(services["beat"]["command"])
+    assert args[:4] == ["celery", "-A", "tutor", "beat"]
+    assert "deploy" not in services["beat"] or services["beat"]["deploy"].get("replicas", 1) == 1

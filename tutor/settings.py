@@ -154,6 +154,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup closes the DB connection after every task unless told
 # to reuse it; a fresh connection made each turn ~10 ms slower.
 CELERY_DB_REUSE_MAX = 100
+# Periodic jobs (`make beat`). Item recalibration is idempotent (same responses,
+# no new version) and runs on the `gpu` queue so a long fit never waits ahead of turns.
+CELERY_BEAT_SCHEDULE = {
+    "recalibrate-items": {
+        "task": "tutor.learners.tasks.recalibrate_items",
+        "schedule": float(os.environ.get("RECALIBRATE_ITEMS_EVERY_S", "3600")),
+        "options": {"queue": "gpu"},
+    },
+}
 
 # --- Tutoring ----------------------------------------------------------------
 MESSAGE_MAX_CHARS = 4000  # longest student message we accept, in characters

@@ -80,6 +80,10 @@ class Counters:
         self.recent += (1.0 - decay) * weight * (x - self.recent)
         self.last += weight * (x - self.last)
 
+    def to_dict(self) -> dict[str, float]:
+        """The four counters; by hand, as ``dataclasses.asdict`` deep-copies and this runs in every turn."""
+        return {"successes": self.successes, "failures": self.failures, "recent": self.recent, "last": self.last}
+
 
 @dataclass
 class LearnerState:
@@ -100,8 +104,8 @@ class LearnerState:
         return {
             "version": STATE_VERSION,
             "n_evidence": self.n_evidence,
-            "overall": asdict(self.overall),
-            "concepts": {k: asdict(c) for k, c in self.concepts.items()},
+            "overall": self.overall.to_dict(),
+            "concepts": {k: c.to_dict() for k, c in self.concepts.items()},
         }
 
     @classmethod
