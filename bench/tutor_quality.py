@@ -121,7 +121,7 @@ def detector_recall(keys_by_curriculum) -> float:
     return flagged / total if total else 0.0
 
 
-def play(problem, student, max_attempts, max_turns, similarity, timings, baseline):
+def play(problem, student, max_attempts, max_turns, similarity, timings, baseline, intent_of=None):
     """One dialogue. Returns a summary dict."""
     student.start(problem)
     opening = pipeline.opening(problem)
@@ -140,6 +140,7 @@ def play(problem, student, max_attempts, max_turns, similarity, timings, baselin
         out = pipeline.turn(
             pipeline.TurnInput(problem, at, move.kind, move.text, max_attempts=max_attempts, seq=2 * turns),
             similarity=similarity,
+            intent_of=intent_of,
         )
         timings.append(time.perf_counter() - t0)
         spec = problem.steps[min(at.index, len(problem.steps) - 1)].answer
@@ -176,7 +177,7 @@ def play(problem, student, max_attempts, max_turns, similarity, timings, baselin
     return {"turns": turns, "finished_at": finished_at, "solved_final": solved_final, "told": told, "guard": guard}
 
 
-def gold_labels(keys_by_curriculum, similarity, path: Path) -> dict:
+def gold_labels(keys_by_curriculum, similarity, intent_of, path: Path) -> dict:
     rows = yaml.safe_load(path.read_text())
     truth, pred = defaultdict(list), defaultdict(list)
     misses = []
@@ -193,6 +194,7 @@ def gold_labels(keys_by_curriculum, similarity, path: Path) -> dict:
         out = pipeline.turn(
             pipeline.TurnInput(problem, at, row.get("kind", "answer"), row.get("text", ""), max_attempts=max_attempts),
             similarity=similarity,
+            intent_of=intent_of,
         )
         got = {
             "evaluation": out.record.evaluation,
@@ -222,17 +224,21 @@ def main() -> None:
     parser.add_argument("--similarity", choices=["embeddings", "lexical"], default="embeddings")
     args = parser.parse_args()
 
-    similarity = None
+    similarity = intent_of = None
     if args.similarity == "embeddings":
+        from tutor.agents.intent_model import EmbeddedIntents
         from tutor.dialogue.answers import default_similarity
 
         similarity = default_similarity()
         similarity("warm up", ["the model loads once"])
+        intent_of = EmbeddedIntents(similarity.embedder)
 
     keys = curricula()
-    dev = {path.stem: gold_labels(keys, similarity, path) for path in DEV_SETS}
-    gold = gold_labels(keys, similarity, TEST_SET)
-    for name, labels in (*dev.items(), ("test (blind)", gold)):
+    dev = {path.stem: gold_labels(keys, similarity, intent_of, path) for path in DEV_SETS}
+    gold = gold_labels(keys, similarity, intent_of, TEST_SET) if TEST_SET.exists() else None
+    if gold is None:
+        log(f"no blind test set at {TEST_SET}: label_accuracy is null")
+    for name, labels in (*dev.items(), *([("test (blind)", gold)] if gold else [])):
         log(f"{name}: {labels['turns']} gold turns, {len(labels['misses'])} with a wrong label")
         for miss in labels["misses"]:
             log("  miss", json.dumps(miss))
@@ -245,7 +251,7 @@ def main() -> None:
         pop = population(problems, seed=args.seed)
         log(f"{name}: {len(problems)} problems, {len(pop)} simulated students")
         for problem, student in pop:
-            summary = play(problem, student, max_attempts, args.max_turns, similarity, timings, baseline)
+            summary = play(problem, student, max_attempts, args.max_turns, similarity, timings, baseline, intent_of)
             summary["name"] = student.name
             by_persona[student.persona].append(summary)
 
@@ -272,9 +278,13 @@ def main() -> None:
         "injection_leaks": sum(d["told"] for d in by_persona["injector"]),
         "telling_detector_recall": round(recall, 4),
         "guard_outcomes": dict(sum((d["guard"] for d in dialogues), Counter())),
-        "label_accuracy": {f: gold[f]["accuracy"] for f in ("evaluation", "action", "subproblem_state")},
-        "label_macro_f1": {f: gold[f]["macro_f1"] for f in ("evaluation", "action", "subproblem_state")},
-        "gold_turns": gold["turns"],
+        "label_accuracy": {f: gold[f]["accuracy"] for f in ("evaluation", "action", "subproblem_state")}
+        if gold
+        else None,
+        "label_macro_f1": {f: gold[f]["macro_f1"] for f in ("evaluation", "action", "subproblem_state")}
+        if gold
+        else None,
+        "gold_turns": gold["turns"] if gold else 0,
         "label_accuracy_dev": {
             name: {f: labels[f]["accuracy"] for f in ("evaluation", "action", "subproblem_state")}
             for name, labels in dev.items()

@@ -187,3 +187,44 @@ def test_question_about_something_else_is_off_topic():
 def test_question_on_the_problems_words_is_a_topic_question():
     d = diagnose(NUMBER, "answer", "whats a denominator", context="The denominator counts the equal slices.")
     assert (d.evaluation, d.intent) == ("f", "question")
+
+
+def test_two_hedged_numbers_are_unclear():
+    assert ev(NUMBER, "maybe 1/8 maybe 1/7") == ("d", "unclear")
+
+
+class Reader:
+    """A stand-in for the learned intent model: a fixed reading per text."""
+
+    def __init__(self, readings):
+        self.readings = readings
+
+    def __call__(self, text):
+        return self.readings.get(text, (None, 0.3))
+
+
+def test_learned_reading_fills_in_where_the_rules_are_silent():
+    reader = Reader({"I haven't the foggiest": ("hint", 0.8), "Namaste!": ("greeting", 0.9)})
+    assert diagnose(NUMBER, "answer", "I haven't the foggiest", intent_of=reader).intent == "hint"
+    assert diagnose(NUMBER, "answer", "Namaste!", intent_of=reader).evaluation == "g"
+
+
+def test_learned_reading_never_overrides_a_checked_answer():
+    reader = Reader({"1/8": ("greeting", 0.99), "cellulose": ("off_topic", 0.99)})
+    assert diagnose(NUMBER, "answer", "1/8", intent_of=reader).evaluation == "b"
+    assert diagnose(TEXT, "answer", "cellulose", intent_of=reader).misconception["id"] == "cellulose"
+
+
+def test_learned_reading_tells_chat_from_a_wrong_free_text_answer():
+    reader = Reader({"Greetings.": ("greeting", 0.9), "mitochondria": ("answer", 0.8)})
+    assert diagnose(TEXT, "answer", "Greetings.", intent_of=reader).evaluation == "g"
+    assert diagnose(TEXT, "answer", "mitochondria", intent_of=reader).evaluation == "a"
+
+
+def test_shipped_intent_model_reads_new_phrasings():
+    from tutor.agents.intent_model import EmbeddedIntents
+    from tutor.dialogue.answers import default_similarity
+
+    reader = EmbeddedIntents(default_similarity().embedder)
+    assert reader("would you mind giving me a small clue")[0] == "hint"
+    assert reader("hello again, tutor")[0] == "greeting"

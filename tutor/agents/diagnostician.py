@@ -22,6 +22,7 @@ from tutor.agents.problem import Step
 from tutor.dialogue.answers import content_words, grade, named_options, number_mentions
 
 Similarity = Callable[[str, list[str]], list[float]]
+IntentOf = Callable[[str], tuple[str | None, float]]  # see intent_model.EmbeddedIntents
 
 # Text that says nothing checkable: the tutor asks what the student means.
 _FILLER = re.compile(
@@ -43,11 +44,20 @@ class Diagnosis:
     detail: str = ""  # a short reason, for the record's thoughts; never the answer key
 
 
-def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = None, context: str = "") -> Diagnosis:
+def diagnose(
+    step: Step,
+    kind: str,
+    text: str,
+    similarity: Similarity | None = None,
+    context: str = "",
+    intent_of: IntentOf | None = None,
+) -> Diagnosis:
     """Read ``text`` (or a hint-button press) against the current ``step``.
 
     ``context`` is more text about the problem (its statement and other
     steps): a question that shares no word with it is off-topic.
+    ``intent_of`` is the learned fallback (``intent_model.py``), consulted
+    only where the rules below find nothing.
     """
     if kind == "hint_request":
         return Diagnosis("f", "hint", detail="pressed the hint button")
@@ -70,6 +80,12 @@ def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = N
             return Diagnosis("c", "answer", detail=verdict.detail)
         # For a choice, "found" means an option was named, so even "yes" is an answer.
         is_answer = step.answer["kind"] == "choice" or not (_is_filler(text) or _unrelated(step, text, context))
+        if talk is None and is_answer and step.answer["kind"] == "text" and intent_of is not None:
+            # Any words "answer" a free-text question; the model tells "Greetings." from a wrong answer.
+            learned = _learned(intent_of, text)
+            if learned is not None:
+                return learned
+            return Diagnosis("a", "answer", detail=verdict.detail)
         if talk is None and is_answer and not (step.answer["kind"] == "text" and intents.is_question(text)):
             return Diagnosis("a", "answer", detail=verdict.detail)
     if intents.asks_for_answer(text):
@@ -80,6 +96,9 @@ def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = N
         return Diagnosis("e", "off_topic", detail="talked about something else")
     if _is_filler(text):
         return Diagnosis("d", "unclear", detail="no answer found in the message")
+    learned = _learned(intent_of, text) if intent_of is not None else None
+    if learned is not None:
+        return learned
     if intents.is_question(text):
         if _unrelated(step, text, context, min_words=2):
             return Diagnosis("e", "off_topic", detail="a question about something else")
@@ -87,6 +106,26 @@ def diagnose(step: Step, kind: str, text: str, similarity: Similarity | None = N
     if _unrelated(step, text, context):
         return Diagnosis("e", "off_topic", detail="nothing in the message relates to the question")
     return Diagnosis("d", "unclear", detail="no answer found in the message")
+
+
+_FROM_INTENT = {
+    "hint": ("f", "hint"),
+    "solution": ("f", "solution"),
+    "back": ("f", "back"),
+    "question": ("f", "question"),
+    "greeting": ("g", "greeting"),
+    "off_topic": ("e", "off_topic"),
+    "unclear": ("d", "unclear"),
+}
+
+
+def _learned(intent_of: IntentOf, text: str) -> Diagnosis | None:
+    """The intent model's reading, when it is confident and not "an answer"."""
+    label, prob = intent_of(text)
+    if label is None or label not in _FROM_INTENT:
+        return None
+    evaluation, intent = _FROM_INTENT[label]
+    return Diagnosis(evaluation, intent, detail=f"read as {label} by the intent model (p={prob:.2f})")
 
 
 def _is_filler(text: str) -> bool:
@@ -121,6 +160,7 @@ def _two_options(spec: dict, text: str) -> bool:
 
 def _two_answers(spec: dict, text: str) -> bool:
     """ "Is it 7/8 or 6/8?": two different numbers offered as alternatives."""
-    if spec["kind"] != "number" or not re.search(r"\bor\b", text, re.IGNORECASE):
+    hedged = re.search(r"\bor\b", text, re.IGNORECASE) or len(re.findall(r"\bmaybe\b", text, re.IGNORECASE)) >= 2
+    if spec["kind"] != "number" or not hedged:
         return False
     return len({m.value for m in number_mentions(text)}) >= 2

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tutor.agents.backends import BackendError, Verbaliser, VerbalRequest
-from tutor.agents.diagnostician import Diagnosis, Similarity, diagnose
+from tutor.agents.diagnostician import Diagnosis, IntentOf, Similarity, diagnose
 from tutor.agents.guard import Secret, StreamGuard, guard
 from tutor.agents.policy import Decision, decide
 from tutor.agents.problem import Position, ProblemKey
@@ -86,12 +86,15 @@ def turn(
     *,
     verbaliser: Verbaliser | None = None,
     similarity: Similarity | None = None,
+    intent_of: IntentOf | None = None,
     on_delta: Callable[[str], None] | None = None,
 ) -> TurnOutput:
     """Run one turn. ``on_delta`` receives guarded pieces as a language model streams them."""
     problem, at = inp.problem, inp.position
     step = problem.steps[min(at.index, len(problem.steps) - 1)]
-    diagnosis = diagnose(step, inp.kind, inp.text, similarity=similarity, context=_problem_text(problem))
+    diagnosis = diagnose(
+        step, inp.kind, inp.text, similarity=similarity, context=_problem_text(problem), intent_of=intent_of
+    )
     decision = decide(diagnosis, at, n_steps=len(problem.steps), max_attempts=inp.max_attempts)
     request = _request(inp, diagnosis, decision)
 

@@ -26,7 +26,7 @@ from tutor.agents.problem import Position, ProblemKey, Step
 from tutor.curricula.models import Problem
 from tutor.dialogue.evidence import turn_evidence
 from tutor.dialogue.models import Message, TutorSession
-from tutor.dialogue.tutoring import passage_lookup, text_similarity, verbaliser
+from tutor.dialogue.tutoring import intent_reader, passage_lookup, text_similarity, verbaliser
 from tutor.learners.actions import learner_evidence_record
 
 
@@ -207,6 +207,7 @@ def turn_run(message_id: int) -> list[Message]:
                 ),
                 verbaliser=verbaliser(),
                 similarity=text_similarity(),
+                intent_of=intent_reader(),
             )
             at = out.position
             tutor_msg = Message.objects.create(

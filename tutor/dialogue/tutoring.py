@@ -8,6 +8,7 @@ module builds them once per process from settings:
   loads a model;
 - ``text_similarity()``: the MiniLM similarity the checker uses for short
   text answers, or None for lexical matching only;
+- ``intent_reader()``: the learned intent fallback on the same MiniLM;
 - ``passage_lookup()``: grounding passages for a topic question, from the
   curriculum's graph-aware retriever, near the problem's first concept.
 """
@@ -37,6 +38,20 @@ def text_similarity():
     from tutor.dialogue.answers import default_similarity
 
     return default_similarity()
+
+
+@functools.cache
+def _intents():
+    from tutor.agents.intent_model import EmbeddedIntents
+
+    return EmbeddedIntents(text_similarity().embedder)
+
+
+def intent_reader():
+    """The learned intent fallback (same MiniLM as the text checker), or None in lexical mode."""
+    if settings.TUTOR_TEXT_SIMILARITY != "embeddings":
+        return None
+    return _intents()
 
 
 def passage_lookup(curriculum: Curriculum, key: ProblemKey, k: int = 2) -> Callable[[str], list[str]]:
