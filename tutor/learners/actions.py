@@ -374,7 +374,11 @@ def placement_answer(
     if len(text) > placement.ANSWER_MAX_CHARS:
         raise PlacementError(f"Answers are at most {placement.ANSWER_MAX_CHARS} characters.")
     with transaction.atomic():
-        test = PlacementTest.objects.select_for_update().select_related("current_item__curriculum").get(pk=test.pk)
+        test = (
+            PlacementTest.objects.select_for_update(of=("self",))
+            .select_related("current_item__curriculum")
+            .get(pk=test.pk)
+        )
         if test.status != PlacementTest.Status.ACTIVE or test.current_item_id != item_id:
             return PlacementAnswer(test=test, response=None, correct=None)
         item = test.current_item
