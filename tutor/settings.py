@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "tutor.curricula",
     "tutor.dialogue",
     "tutor.learners",
+    "tutor.planning",
 ]
 
 MIDDLEWARE = [

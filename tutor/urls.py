@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("tutor.dialogue.urls")),
     path("", include("tutor.curricula.urls")),
     path("", include("tutor.learners.urls")),
+    path("", include("tutor.planning.urls")),
     path("admin/", admin.site.urls),
 ]

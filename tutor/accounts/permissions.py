@@ -6,7 +6,9 @@ functions; nothing else compares user ids. The rules:
 - a student sees only their own sessions;
 - a teacher sees the students (and their sessions) of classes they own;
 - an admin sees everything;
-- only teachers and admins see the tutor's full turn records (labels, thoughts).
+- only teachers and admins see the tutor's full turn records (labels, thoughts);
+- learning plans and goals: a student sees and sets their own, a teacher those of
+  students in their classes that use the curriculum, and assigns goals to those classes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from django.db.models import QuerySet
 from tutor.accounts.models import Classroom, Enrollment, User
 
 if TYPE_CHECKING:
+    from tutor.curricula.models import Curriculum
     from tutor.dialogue.models import TutorSession
+    from tutor.planning.models import Goal
 
 
 def teaches(teacher: User, student: User) -> bool:
@@ -58,3 +62,48 @@ def classrooms_visible_to(user: User) -> QuerySet[Classroom]:
     if user.is_teacher:
         return Classroom.objects.filter(teacher=user)
     return Classroom.objects.none()
+
+
+def _teaches_with(teacher: User, student: User, curriculum_slug: str) -> bool:
+    """``student`` is in a class of ``teacher`` that uses a version of the curriculum."""
+    return Enrollment.objects.filter(
+        classroom__teacher=teacher, student=student, classroom__curricula__slug=curriculum_slug
+    ).exists()
+
+
+def can_view_plan(user: User, student: User, curriculum: Curriculum) -> bool:
+    """A learning plan (with its goals and decision log) is the student's, their teachers' in that subject, and admins'.
+
+    A teacher who has the student in another subject's class does not see
+    this curriculum's plan: the class is what makes a teacher responsible.
+    """
+    if not user.is_authenticated or not user.is_active or not student.is_student:
+        return False
+    in_class = Enrollment.objects.filter(student=student, classroom__curricula__slug=curriculum.slug).exists()
+    if not in_class:
+        return False
+    if user.is_admin or user.pk == student.pk:
+        return True
+    return user.is_teacher and _teaches_with(user, student, curriculum.slug)
+
+
+def can_set_goal(user: User, student: User, curriculum: Curriculum) -> bool:
+    """Students choose their own goals; their teachers (in that curriculum) and admins assign them."""
+    return can_view_plan(user, student, curriculum)
+
+
+def can_assign_class_goal(user: User, classroom: Classroom) -> bool:
+    return classrooms_visible_to(user).filter(pk=classroom.pk).exists()
+
+
+def can_remove_goal(user: User, goal: Goal) -> bool:
+    """A student removes only goals they chose; a teacher the goals of their classes and their students."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_admin:
+        return True
+    if goal.classroom_id is not None:
+        return user.is_teacher and goal.classroom.teacher_id == user.pk
+    if user.pk == goal.student_id:
+        return goal.set_by_id == user.pk
+    return user.is_teacher and _teaches_with(user, goal.student, goal.curriculum_slug)

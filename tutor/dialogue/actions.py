@@ -28,6 +28,7 @@ from tutor.dialogue.evidence import turn_evidence
 from tutor.dialogue.models import Message, TutorSession
 from tutor.dialogue.tutoring import intent_reader, passage_lookup, text_similarity, verbaliser
 from tutor.learners.actions import learner_evidence_record
+from tutor.planning.actions import problem_finished
 
 
 class PostError(ValueError):
@@ -233,6 +234,7 @@ def turn_run(message_id: int) -> list[Message]:
         if at.done and session.status != TutorSession.Status.DONE:
             session.status = TutorSession.Status.DONE
             session.finished_at = timezone.now()
+            transaction.on_commit(lambda: problem_finished(session.pk))  # the agent loop: re-plan, choose next
         session.save(
             update_fields=["subproblem_index", "attempts", "help_requests", "hints_given", "status", "finished_at"]
         )

@@ -19,6 +19,7 @@ from tutor.curricula.models import Problem
 from tutor.dialogue.actions import session_start
 from tutor.dialogue.events import message_event
 from tutor.dialogue.models import Message, TutorSession
+from tutor.planning.selectors import next_problem_after
 
 
 def problems_for(student) -> list[Problem]:
@@ -73,6 +74,7 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
             "problem": session.problem,
             "subproblem_count": session.problem.subproblems.count(),
             "can_post": can_post_in_session(request.user, session),
+            "next_problem": next_problem_after(session),
         },
     )
 
