@@ -7,9 +7,18 @@ celery -A tutor worker -Q gpu --concurrency 1
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
 
 app = Celery("tutor")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _warm_up(**kwargs) -> None:
+    """Each worker process loads the tutor's text models before its first turn."""
+    from tutor.dialogue.tutoring import warm_up_in_background
+
+    warm_up_in_background()

@@ -190,6 +190,8 @@ TUTOR_BACKEND_OPTIONS = {
 # Short free-text answers are compared with MiniLM embeddings plus keywords;
 # "lexical" skips the model (keywords and word overlap only).
 TUTOR_TEXT_SIMILARITY = os.environ.get("TUTOR_TEXT_SIMILARITY", "embeddings")
+# Load those models when a server or worker starts, not on the first turn that needs them.
+TUTOR_WARM_UP = os.environ.get("TUTOR_WARM_UP", "1") == "1"
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tutorgraph-demo")
 
 # --- Static files ----------------------------------------------------------

@@ -66,3 +66,27 @@ def passage_lookup(curriculum: Curriculum, key: ProblemKey, k: int = 2) -> Calla
         return [texts[h.passage_id] for h in hits if h.passage_id in texts]
 
     return lookup
+
+
+def warm_up_in_background() -> None:
+    """Load MiniLM and the intent model on a daemon thread, so no student waits for it.
+
+    Loading takes a few seconds; without this, the first free-text answer
+    or chat message a process sees pays for it inside a turn. Called where
+    turns run: the web process in the embedded mode, each Celery worker
+    process in the distributed mode. Does nothing in the lexical mode.
+    """
+    import threading
+
+    if settings.TUTOR_TEXT_SIMILARITY != "embeddings" or not settings.TUTOR_WARM_UP:
+        return
+
+    def warm() -> None:
+        try:
+            intent_reader()("hello")
+        except Exception:  # a missing model shows up, with its message, on the first real turn
+            import logging
+
+            logging.getLogger(__name__).exception("warming up the text models failed")
+
+    threading.Thread(target=warm, name="tutor-warm-up", daemon=True).start()
