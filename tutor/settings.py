@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "tutor.dialogue",
     "tutor.learners",
     "tutor.planning",
+    "tutor.srl",
+    "tutor.coaching",
+    "tutor.tutormodels",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +150,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "agents"
 CELERY_TASK_ROUTES = {
     "tutor.dialogue.tasks.*": {"queue": "agents"},
+    "tutor.coaching.tasks.*": {"queue": "agents"},  # dashboard aggregate refreshes
     # Embedding passages is model inference: it must not queue ahead of turns.
     "tutor.curricula.tasks.*": {"queue": "gpu"},
     "models.tasks.*": {"queue": "gpu"},
@@ -187,6 +191,8 @@ TUTOR_BACKEND_OPTIONS = {
         "api_key": os.environ.get("TUTOR_OPENAI_API_KEY") or None,
     },
 }.get(TUTOR_BACKEND, {})
+# Fine-tuned tutor models (models/llm/): one directory per trained model with its card.
+MODEL_REGISTRY_DIR = Path(os.environ.get("MODEL_REGISTRY_DIR", DATA_DIR / "model-registry"))
 # Short free-text answers are compared with MiniLM embeddings plus keywords;
 # "lexical" skips the model (keywords and word overlap only).
 TUTOR_TEXT_SIMILARITY = os.environ.get("TUTOR_TEXT_SIMILARITY", "embeddings")
@@ -201,6 +207,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "frontend" / "static",
     ("vendor/katex", BASE_DIR / "frontend" / "node_modules" / "katex" / "dist"),
     ("vendor/cytoscape", BASE_DIR / "frontend" / "node_modules" / "cytoscape" / "dist"),
+    ("vendor/chartjs", BASE_DIR / "frontend" / "node_modules" / "chart.js" / "dist"),
 ]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -16,5 +16,7 @@ urlpatterns = [
     path("", include("tutor.curricula.urls")),
     path("", include("tutor.learners.urls")),
     path("", include("tutor.planning.urls")),
+    path("", include("tutor.srl.urls")),
+    path("", include("tutor.coaching.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -107,3 +107,28 @@ def can_remove_goal(user: User, goal: Goal) -> bool:
     if user.pk == goal.student_id:
         return goal.set_by_id == user.pk
     return user.is_teacher and _teaches_with(user, goal.student, goal.curriculum_slug)
+
+
+# --- Coaching reports (tutor/coaching) -------------------------------------------------------------------
+
+
+def can_view_class_reports(user: User, classroom: Classroom) -> bool:
+    """A class's dashboard, misconceptions and recommendations: its teacher and admins, nobody else."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return classrooms_visible_to(user).filter(pk=classroom.pk).exists()
+
+
+def can_view_student_report(user: User, classroom: Classroom, student: User) -> bool:
+    """A student's drill-down inside a class: who may see the class's reports, for a student enrolled in it."""
+    return can_view_class_reports(user, classroom) and classroom.students.filter(pk=student.pk).exists()
+
+
+def can_flag_turn(user: User, session: TutorSession) -> bool:
+    """Flagging a tutor turn as wrong is for the adults who may read its labels."""
+    return can_view_turn_labels(user, session)
+
+
+def can_use_transcript_coaching(user: User) -> bool:
+    """Coaching on one's own classroom transcript: any active teacher or admin (the report is shown, not stored)."""
+    return user.is_authenticated and user.is_active and (user.is_teacher or user.is_admin)

@@ -70,8 +70,17 @@ def stored_state(row: LearnerModelState | None) -> LearnerState:
 def learner_evidence_record(
     *, student: User, curriculum: Curriculum, evidence: list[Evidence], message=None
 ) -> dict[str, float]:
-    """Apply ``evidence`` to the student's model of ``curriculum``; return the new masteries it touched."""
+    """Apply ``evidence`` to the student's model of ``curriculum``; return the new masteries it touched.
+
+    Every tutor turn and item answer passes through here, even a turn with no
+    evidence (a hint request still counts as activity), so this is also the
+    one place that schedules the coaching dashboard's refresh of this
+    student's aggregates, after commit (``coaching.actions.coaching_refresh_enqueue``).
+    """
+    from tutor.coaching.actions import coaching_refresh_enqueue  # lazy: coaching reads the learner model
+
     if not evidence:
+        coaching_refresh_enqueue(student_id=student.pk, curriculum_slug=curriculum.slug)
         return {}
     row, _ = LearnerModelState.objects.select_for_update().get_or_create(student=student, curriculum=curriculum)
     state = stored_state(row)
@@ -96,6 +105,8 @@ def learner_evidence_record(
     row.state = learner.state.to_dict()
     row.save(update_fields=["state", "updated_at"])
     MasteryEvent.objects.bulk_create(events)
+    # After the writes: outside a transaction (a script, the bench) on_commit runs at once.
+    coaching_refresh_enqueue(student_id=student.pk, curriculum_slug=curriculum.slug)
     return touched
 
 

@@ -1,0 +1,224 @@
+"""Evaluating a turn model on held-out problems, side by side with the untuned base and the scripted tutor.
+
+For each example of a split (``test`` by default: problems the model never
+trained on) every system writes a turn record, and we score:
+
+- ``json_validity``: the share of outputs that parse as a valid record
+  (``turnformat.parse_record``);
+- for evaluation, action and subproblem_state: ``accuracy`` and ``macro_f1``
+  against the gold labels. An invalid output counts as wrong for every label.
+  Macro-F1 averages over the classes present in the gold labels, so a rare
+  class (a clarifying question, say) weighs as much as a common one.
+
+The scripted system replays the real pipeline on each example's snapshot.
+It is the policy that produced the gold labels, so it should score 1.0:
+that row checks the harness (a replay that drifts from the dataset shows up
+here), and it is the bar a fine-tuned model is measured against.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from models.llm.dataset import read_card, read_problems, read_split
+from models.llm.turnformat import LABELS, parse_record, target_text
+from tutor.agents import pipeline
+from tutor.agents.problem import Position
+
+
+class Predictor(Protocol):
+    name: str
+
+    def predict(self, examples: Sequence[dict]) -> list[str]:
+        """One raw output text per example, in order."""
+        ...
+
+
+def accuracy(gold: Sequence, predicted: Sequence) -> float:
+    """The share of exact matches.
+
+    >>> accuracy([1, 2, 3, 4], [1, 2, 4, None])
+    0.5
+    """
+    return sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold) if gold else 0.0
+
+
+def macro_f1(gold: Sequence, predicted: Sequence) -> float:
+    """F1 averaged over the gold classes (a class never predicted scores 0).
+
+    >>> macro_f1(["a", "a", "b"], ["a", "a", "a"])
+    0.4
+    """
+    classes = sorted(set(gold), key=str)
+    if not classes:
+        return 0.0
+    total = 0.0
+    for c in classes:
+        tp = sum(g == c and p == c for g, p in zip(gold, predicted, strict=True))
+        fp = sum(g != c and p == c for g, p in zip(gold, predicted, strict=True))
+        fn = sum(g == c and p != c for g, p in zip(gold, predicted, strict=True))
+        total += 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return total / len(classes)
+
+
+def score(examples: Sequence[dict], outputs: Sequence[str]) -> dict:
+    """JSON validity and per-label accuracy and macro-F1 of ``outputs`` against the examples' gold."""
+    parsed = [parse_record(text) for text in outputs]
+    result: dict[str, Any] = {
+        "n": len(examples),
+        "json_validity": sum(p is not None for p in parsed) / len(examples) if examples else 0.0,
+    }
+    for label in LABELS:
+        gold = [e["labels"][label] for e in examples]
+        predicted = [p[label] if p is not None else None for p in parsed]
+        result[label] = {"accuracy": accuracy(gold, predicted), "macro_f1": macro_f1(gold, predicted)}
+    return result
+
+
+class ScriptedPredictor:
+    """The real pipeline with the scripted verbaliser, replayed on each example's snapshot."""
+
+    name = "scripted"
+
+    def __init__(self, dataset_dir: str | Path) -> None:
+        self.problems = read_problems(dataset_dir)
+
+    def predict(self, examples: Sequence[dict]) -> list[str]:
+        out = []
+        for e in examples:
+            snap = e["input"]
+            inp = pipeline.TurnInput(
+                self.problems[e["problem_id"]],
+                Position(**snap["position"]),
+                snap["kind"],
+                snap["text"],
+                max_attempts=snap["max_attempts"],
+                seq=snap["seq"],
+            )
+            out.append(target_text(pipeline.turn(inp).record.as_dict()))
+        return out
+
+
+@dataclass
+class LMPredictor:
+    """Greedy generation from a model directory, optionally with a LoRA adapter on top.
+
+    Prompts are left-padded into batches, so one ``generate`` call serves
+    ``batch_size`` examples.
+    """
+
+    name: str
+    model_dir: Path
+    adapter_dir: Path | None = None
+    max_new_tokens: int = 160
+    batch_size: int = 8
+    device: str | None = None  # None: cuda when available, else cpu
+
+    def _load(self) -> tuple[Any, Any]:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+        tokenizer.padding_side = "left"
+        model = AutoModelForCausalLM.from_pretrained(self.model_dir, local_files_only=True)
+        if self.adapter_dir is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, self.adapter_dir)
+        from models.llm.train import pick_device
+
+        model.to(pick_device(self.device))
+        model.eval()
+        return tokenizer, model
+
+    def predict(self, examples: Sequence[dict]) -> list[str]:
+        import torch
+
+        tokenizer, model = self._load()
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        out: list[str] = []
+        for start in range(0, len(examples), self.batch_size):
+            chats = [e["messages"] for e in examples[start : start + self.batch_size]]
+            texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in chats]
+            inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+            with torch.no_grad():
+                generated = model.generate(
+                    **inputs, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=pad
+                )
+            new = generated[:, inputs["input_ids"].shape[1] :]
+            out += tokenizer.batch_decode(new, skip_special_tokens=True)
+        return out
+
+
+def spread(examples: list[dict], limit: int | None) -> list[dict]:
+    """At most ``limit`` examples evenly spaced over the split, which is ordered by problem and dialogue.
+
+    >>> [e["i"] for e in spread([{"i": i} for i in range(10)], 3)]
+    [0, 3, 6]
+    """
+    if limit is None or limit >= len(examples):
+        return examples
+    return examples[:: max(1, len(examples) // max(1, limit))][:limit]
+
+
+def run(predictor: Predictor, examples: Sequence[dict]) -> tuple[dict, list[str]]:
+    """Score one system, with its time per example."""
+    started = time.perf_counter()
+    outputs = predictor.predict(examples)
+    result = score(examples, outputs)
+    result["seconds_per_example"] = (time.perf_counter() - started) / len(examples) if examples else 0.0
+    return result, outputs
+
+
+def evaluate(
+    systems: Sequence[Predictor], dataset_dir: str | Path, split: str = "test", limit: int | None = None
+) -> dict:
+    """Every system on the same examples; the report, with a few raw outputs per system for reading."""
+    examples = spread(read_split(dataset_dir, split), limit)
+    if not examples:
+        raise ValueError(f"the {split} split of {dataset_dir} is empty")
+    report: dict[str, Any] = {
+        "dataset": str(Path(dataset_dir).resolve()),
+        "dataset_hash": read_card(dataset_dir)["dataset_hash"],
+        "split": split,
+        "n": len(examples),
+        "systems": {},
+        "samples": {},
+    }
+    for system in systems:
+        result, outputs = run(system, examples)
+        report["systems"][system.name] = result
+        report["samples"][system.name] = [
+            {"id": e["id"], "gold": e["target"], "output": o} for e, o in zip(examples[:3], outputs[:3], strict=False)
+        ]
+    return report
+
+
+def gains(report: dict, system: str, reference: str) -> dict:
+    """How far ``system`` is ahead of ``reference``: validity and each label's accuracy, in points of 1.0.
+
+    >>> r = {"systems": {"t": {"json_validity": 1.0, "evaluation": {"accuracy": 0.9}, "action": {"accuracy": 0.8},
+    ...      "subproblem_state": {"accuracy": 0.7}}, "b": {"json_validity": 0.0, "evaluation": {"accuracy": 0.1},
+    ...      "action": {"accuracy": 0.3}, "subproblem_state": {"accuracy": 0.2}}}}
+    >>> gains(r, "t", "b")["action_accuracy"]
+    0.5
+    """
+    a, b = report["systems"][system], report["systems"][reference]
+    out = {"json_validity": round(a["json_validity"] - b["json_validity"], 6)}
+    out |= {f"{label}_accuracy": round(a[label]["accuracy"] - b[label]["accuracy"], 6) for label in LABELS}
+    return out
+
+
+def write_report(entry: Path, report: dict) -> Path:
+    from models.llm.registry import REPORT
+
+    path = Path(entry) / REPORT
+    path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return path
