@@ -110,6 +110,18 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _work_runs_in_process(settings):
+    """Turns and after-commit work run in the test process unless a test asks for Celery.
+
+    With ``REDIS_URL`` set (the distributed CI run) the default executor is
+    Celery, and work enqueued without a worker to run it would never happen.
+    The tests that exercise the real worker (``test_celery_worker.py`` and
+    friends) set ``TURN_EXECUTOR = "celery"`` themselves, which overrides this.
+    """
+    settings.TURN_EXECUTOR = "inprocess"
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Close connections after each use in tests.
