@@ -15,10 +15,12 @@ run: install frontend
 
 # pytest's own exit status goes to var/pytest-exit-status (make itself
 # exits 2 on any failure), so .ci/run can tell "no tests ran" (5) apart.
+# TUTOR_WARM_UP=0: tests load the text models when a test first needs them,
+# not on a background thread competing with every test's timeouts.
 test: install-test frontend chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@mkdir -p var; rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; echo $$rc > var/pytest-exit-status; \
+	@mkdir -p var; rc=0; TUTOR_WARM_UP=0 $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; echo $$rc > var/pytest-exit-status; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): check PYTEST_ARGS" >&2; fi; \
 	exit $$rc
 
