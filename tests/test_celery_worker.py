@@ -51,7 +51,13 @@ def celery_worker(django_db_setup, tmp_path_factory):
     from tutor.celery import app
 
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-    env = os.environ | {"DATABASE_URL": _database_url(), "TURN_EXECUTOR": "celery", "LOG_LEVEL": "INFO"}
+    # COACHING_REFRESH_INLINE: no follow-up task may outlive a test and race the flush of its database.
+    env = os.environ | {
+        "DATABASE_URL": _database_url(),
+        "TURN_EXECUTOR": "celery",
+        "LOG_LEVEL": "INFO",
+        "COACHING_REFRESH_INLINE": "1",
+    }
     app.control.purge()  # tasks left by an earlier, interrupted run
     log = open(tmp_path_factory.mktemp("celery") / "celery-worker.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(

@@ -198,6 +198,11 @@ MODEL_REGISTRY_DIR = Path(os.environ.get("MODEL_REGISTRY_DIR", DATA_DIR / "model
 TUTOR_TEXT_SIMILARITY = os.environ.get("TUTOR_TEXT_SIMILARITY", "embeddings")
 # Load those models when a server or worker starts, not on the first turn that needs them.
 TUTOR_WARM_UP = os.environ.get("TUTOR_WARM_UP", "1") == "1"
+# Coaching aggregates are refreshed by a Celery task after each turn in the
+# distributed mode; "1" refreshes them inside the turn's own worker instead
+# (the real-worker tests use it: a task still running after a test would race
+# the test database's flush).
+COACHING_REFRESH_INLINE = os.environ.get("COACHING_REFRESH_INLINE") == "1"
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tutorgraph-demo")
 
 # --- Static files ----------------------------------------------------------

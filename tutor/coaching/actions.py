@@ -180,7 +180,7 @@ def coaching_refresh_enqueue(*, student_id: int, curriculum_slug: str) -> None:
     def run() -> None:
         run.done = True
         try:
-            if settings.TURN_EXECUTOR == "celery":
+            if settings.TURN_EXECUTOR == "celery" and not settings.COACHING_REFRESH_INLINE:
                 from tutor.coaching.tasks import refresh_student
 
                 refresh_student.delay(student_id, curriculum_slug)
