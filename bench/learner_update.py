@@ -71,6 +71,33 @@ def recreate_postgres(url: str, drop_only: bool = False) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def on_fresh_database(database_url: str, prefix: str, body):
+    """Run ``body(database)`` with Django set up on a fresh database, then drop it.
+
+    A PostgreSQL URL is dropped and re-created (and dropped again after);
+    without one, a SQLite file in a temporary directory. ``database`` is the
+    URL's host/name part, for the report. Shared by the per-turn benches.
+    """
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
+    os.environ.update(INDEX_PASSAGES="off", REDIS_URL="", DEBUG="0", SECURE="0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        if database_url:
+            recreate_postgres(database_url)
+            os.environ["DATABASE_URL"] = database_url
+        else:
+            os.environ["DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        os.environ["DATA_DIR"] = tmp
+        try:
+            return body(os.environ["DATABASE_URL"].split("@")[-1])
+        finally:
+            if database_url:
+                from django.db import connections
+
+                connections.close_all()
+                recreate_postgres(database_url, drop_only=True)
+
+
 def stats(samples: list[float]) -> dict[str, float]:
     ms = np.asarray(samples) * 1000.0
     return {
@@ -186,24 +213,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--database-url", default="", help="postgres://... (dropped and re-created); default SQLite")
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
-    os.environ.update(INDEX_PASSAGES="off", REDIS_URL="", DEBUG="0", SECURE="0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    with tempfile.TemporaryDirectory(prefix="tutorgraph-learner-bench-") as tmp:
-        if args.database_url:
-            recreate_postgres(args.database_url)
-            os.environ["DATABASE_URL"] = args.database_url
-        else:
-            os.environ["DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        os.environ["DATA_DIR"] = tmp
-        try:
-            result = run(args, os.environ["DATABASE_URL"].split("@")[-1])
-        finally:
-            if args.database_url:
-                from django.db import connections
-
-                connections.close_all()
-                recreate_postgres(args.database_url, drop_only=True)
+    result = on_fresh_database(args.database_url, "tutorgraph-learner-bench-", lambda database: run(args, database))
     print(json.dumps(result))
 
 

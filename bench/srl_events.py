@@ -51,9 +51,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -63,7 +61,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.learner_update import log, recreate_postgres, stats  # noqa: E402
+from bench.learner_update import log, on_fresh_database, stats  # noqa: E402
 
 TARGET_P95_MS = 3.0
 
@@ -222,24 +220,7 @@ def main() -> None:
     parser.add_argument("--no-commit", action="store_true", help="skip the committed (autocommit) measurements")
     parser.add_argument("--database-url", default="", help="postgres://... (dropped and re-created); default SQLite")
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
-    os.environ.update(INDEX_PASSAGES="off", REDIS_URL="", DEBUG="0", SECURE="0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    with tempfile.TemporaryDirectory(prefix="tutorgraph-srl-bench-") as tmp:
-        if args.database_url:
-            recreate_postgres(args.database_url)
-            os.environ["DATABASE_URL"] = args.database_url
-        else:
-            os.environ["DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        os.environ["DATA_DIR"] = tmp
-        try:
-            result = run(args, os.environ["DATABASE_URL"].split("@")[-1])
-        finally:
-            if args.database_url:
-                from django.db import connections
-
-                connections.close_all()
-                recreate_postgres(args.database_url, drop_only=True)
+    result = on_fresh_database(args.database_url, "tutorgraph-srl-bench-", lambda database: run(args, database))
     print(json.dumps(result))
 
 
