@@ -231,7 +231,7 @@ def main() -> None:
 
         similarity = default_similarity()
         similarity("warm up", ["the model loads once"])
-        intent_of = EmbeddedIntents(similarity.embedder)
+        intent_of = EmbeddedIntents(similarity)
 
     keys = curricula()
     dev = {path.stem: gold_labels(keys, similarity, intent_of, path) for path in DEV_SETS}

@@ -394,6 +394,7 @@ class EmbeddingSimilarity:
         self._embedder = embedder
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._recent: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -406,24 +407,49 @@ class EmbeddingSimilarity:
                     self._embedder = MiniLMEmbedder(num_threads=1)
         return self._embedder
 
-    def __call__(self, text: str, candidates: Sequence[str]) -> list[float]:
+    # How many recent student texts to keep: enough for one turn (the checker,
+    # then the intent model on the same text), too few to turn a benchmark of
+    # repeated simulated messages into a cache benchmark.
+    recent_size = 4
+
+    def encode(self, texts: Sequence[str], *, remember: bool = False) -> Any:
+        """Unit vectors for ``texts``; only texts in neither cache reach the model.
+
+        ``remember=True`` reads and fills the long-lived cache (the
+        candidates: references, misconception answers); otherwise only a tiny
+        cache of recent student texts is used, so the intent model
+        (``tutor.agents.intent_model.EmbeddedIntents``, given this object as
+        its embedder) reuses the vector the checker just computed for the
+        same student text.
+        """
+        import numpy as np
+
+        texts = [str(t) for t in texts]
         with self._lock:
             known = {}
-            for c in candidates:
-                if c in self._cache:
-                    self._cache.move_to_end(c)
-                    known[c] = self._cache[c]
-        missing = list(dict.fromkeys(c for c in candidates if c not in known))
-        vectors = self.embedder.encode([str(text), *missing])
-        query = vectors[0]
-        with self._lock:
-            for c, vector in zip(missing, vectors[1:], strict=True):
-                known[c] = vector
-                self._cache[c] = vector
-                self._cache.move_to_end(c)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return [float(query @ known[c]) for c in candidates]
+            for t in texts:
+                if remember and t in self._cache:
+                    self._cache.move_to_end(t)
+                    known[t] = self._cache[t]
+                elif not remember and t in self._recent:
+                    known[t] = self._recent[t]
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            vectors = self.embedder.encode(missing)
+            with self._lock:
+                store, limit = (self._cache, self.cache_size) if remember else (self._recent, self.recent_size)
+                for t, vector in zip(missing, vectors, strict=True):
+                    known[t] = vector
+                    store[t] = vector
+                    store.move_to_end(t)
+                while len(store) > limit:
+                    store.popitem(last=False)
+        return np.stack([known[t] for t in texts])
+
+    def __call__(self, text: str, candidates: Sequence[str]) -> list[float]:
+        vectors = self.encode(candidates, remember=True) if candidates else []
+        query = self.encode([text])[0]
+        return [float(query @ v) for v in vectors]
 
 
 _default: EmbeddingSimilarity | None = None

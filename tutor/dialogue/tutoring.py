@@ -44,7 +44,7 @@ def text_similarity():
 def _intents():
     from tutor.agents.intent_model import EmbeddedIntents
 
-    return EmbeddedIntents(text_similarity().embedder)
+    return EmbeddedIntents(text_similarity())  # its cache: the checker's vector of the same text is reused
 
 
 def intent_reader():
