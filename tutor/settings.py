@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "tutor.srl",
     "tutor.coaching",
     "tutor.tutormodels",
+    "tutor.audit",
+    "tutor.privacy",
 ]
 
 MIDDLEWARE = [
