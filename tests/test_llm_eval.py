@@ -9,7 +9,9 @@ from django.core.management import CommandError, call_command
 
 from models.llm.evaluate import macro_f1, score
 from models.llm.registry import REPORT
-from tests.llm_fixtures import TINY_MODEL, tiny_registry
+from models.llm.simulate import forced_prefix, play_all, utterance_from
+from tests.llm_fixtures import DEMO, TINY_MODEL, tiny_registry
+from tutor.agents.simstudents import load_problem_keys, population
 
 GOLD = '{"evaluation":"b","action":3,"subproblem_state":"y","subproblem":"q","utterance":"Yes!"}'
 
@@ -33,7 +35,8 @@ def test_macro_f1_weighs_a_rare_class_like_a_common_one():
 
 def test_eval_tutor_writes_a_side_by_side_report_into_the_registry(tmp_path_factory, settings, capsys):
     settings.MODEL_REGISTRY_DIR = tiny_registry(tmp_path_factory)
-    call_command("eval_tutor", "--model", TINY_MODEL, "--limit", "2", "--max-new-tokens", "12", "--batch-size", "2")
+    args = ["--model", TINY_MODEL, "--limit", "2", "--max-new-tokens", "12", "--batch-size", "2", "--dialogues", "0"]
+    call_command("eval_tutor", *args)
     summary = json.loads(capsys.readouterr().out)
     report = json.loads((settings.MODEL_REGISTRY_DIR / TINY_MODEL / REPORT).read_text())
     assert summary["report"].endswith(REPORT)
@@ -52,3 +55,67 @@ def test_eval_tutor_names_an_unknown_model(settings, tmp_path):
     settings.MODEL_REGISTRY_DIR = tmp_path
     with pytest.raises(CommandError, match="no model 'ghost'"):
         call_command("eval_tutor", "--model", "ghost")
+
+
+def _pairs(n: int):
+    problems = load_problem_keys(DEMO / "fractions.yaml")[:2]
+    return population(problems, seed=0)[:n]
+
+
+class _Teller:
+    """A model that blurts out the current step's answer key: what the guard exists for."""
+
+    name = "teller"
+
+    def utterances(self, prompts):
+        systems = [messages[0]["content"].splitlines() for messages, _ in prompts]
+        keys = [next(line for line in lines if line.startswith("Answer key: ")) for lines in systems]
+        return [f"Good try! The answer is {key.removeprefix('Answer key: ')}." for key in keys]
+
+
+class _Mute:
+    name = "mute"
+
+    def utterances(self, prompts):
+        return ["" for _ in prompts]
+
+
+def test_a_telling_model_is_caught_before_the_guard_and_never_after():
+    told = play_all(_pairs(12), _Teller(), max_turns=3)
+    assert told["telling_rate_raw"] > 0.0 and told["telling_rate"] == 0.0
+    assert told["guard"].get("rewritten", 0) + told["guard"].get("blocked", 0) > 0
+    scripted = play_all(_pairs(12), None, max_turns=3)
+    assert scripted["telling_rate_raw"] == 0.0 and scripted["telling_rate"] == 0.0 and scripted["fallbacks"] == 0
+
+
+def test_success_at_7_counts_misconception_students_who_solve_it_themselves():
+    pairs = [(p, s) for p, s in _pairs(200) if s.persona == "misconception"]
+    result = play_all(pairs, None)
+    assert result["misconception_dialogues"] == len(pairs) > 0
+    assert 0.0 < result["success_at_7"] <= 1.0 and result["success_at_7_se"] >= 0.0
+
+
+def test_an_empty_utterance_falls_back_to_the_scripted_words_and_is_counted():
+    result = play_all(_pairs(3), _Mute(), max_turns=2)
+    assert result["fallbacks"] == result["turns"] > 0
+
+
+def test_the_utterance_is_read_up_to_its_closing_quote_and_unescaped():
+    assert utterance_from('Say \\"half\\".\\nThen"} trailing') == 'Say "half".\nThen'
+    assert forced_prefix({"evaluation": "a", "action": 1, "subproblem_state": "x", "subproblem": 'Why "x"?'}).endswith(
+        '"subproblem":"Why \\"x\\"?","utterance":"'
+    )
+
+
+def test_eval_tutor_plays_simulated_students_with_each_system_wording(tmp_path_factory, settings, capsys):
+    settings.MODEL_REGISTRY_DIR = tiny_registry(tmp_path_factory)
+    args = ["--model", TINY_MODEL, "--limit", "1", "--dialogues", "2", "--max-turns", "2", "--max-new-tokens", "8"]
+    call_command("eval_tutor", *args, "--utterance-tokens", "8", "--batch-size", "2", "--threads", "1")
+    summary = json.loads(capsys.readouterr().out)
+    report = json.loads((settings.MODEL_REGISTRY_DIR / TINY_MODEL / REPORT).read_text())
+    assert set(report["dialogues"]) == set(summary["dialogues"]) == {"finetuned", "base", "scripted"}
+    for result in report["dialogues"].values():
+        assert result["dialogues"] == 2 and 0 < result["turns"] <= 4
+        assert result["telling_rate"] == 0.0 and 0.0 <= result["telling_rate_raw"] <= 1.0
+        assert 0.0 <= result["success_at_7"] <= 1.0
+    assert report["systems"]["finetuned"]["json_validity_se"] >= 0.0

@@ -19,6 +19,7 @@ here), and it is the bar a fine-tuned model is measured against.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -70,15 +71,31 @@ def macro_f1(gold: Sequence, predicted: Sequence) -> float:
 def score(examples: Sequence[dict], outputs: Sequence[str]) -> dict:
     """JSON validity and per-label accuracy and macro-F1 of ``outputs`` against the examples' gold."""
     parsed = [parse_record(text) for text in outputs]
+    validity = sum(p is not None for p in parsed) / len(examples) if examples else 0.0
     result: dict[str, Any] = {
         "n": len(examples),
-        "json_validity": sum(p is not None for p in parsed) / len(examples) if examples else 0.0,
+        "json_validity": validity,
+        "json_validity_se": standard_error(validity, len(examples)),
     }
     for label in LABELS:
         gold = [e["labels"][label] for e in examples]
         predicted = [p[label] if p is not None else None for p in parsed]
-        result[label] = {"accuracy": accuracy(gold, predicted), "macro_f1": macro_f1(gold, predicted)}
+        acc = accuracy(gold, predicted)
+        result[label] = {
+            "accuracy": acc,
+            "accuracy_se": standard_error(acc, len(examples)),
+            "macro_f1": macro_f1(gold, predicted),
+        }
     return result
+
+
+def standard_error(p: float, n: int) -> float:
+    """The binomial standard error of a proportion ``p`` measured on ``n`` examples.
+
+    >>> round(standard_error(0.5, 100), 3)
+    0.05
+    """
+    return math.sqrt(p * (1 - p) / n) if n else 0.0
 
 
 class ScriptedPredictor:
@@ -148,13 +165,59 @@ class LMPredictor:
             chats = [e["messages"] for e in examples[start : start + self.batch_size]]
             texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in chats]
             inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+            width = inputs["input_ids"].shape[1]
             with torch.no_grad():
                 generated = model.generate(
-                    **inputs, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=pad
+                    **inputs,
+                    max_new_tokens=self.max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=pad,
+                    stopping_criteria=[_ObjectClosed(tokenizer, width)],
                 )
-            new = generated[:, inputs["input_ids"].shape[1] :]
-            out += tokenizer.batch_decode(new, skip_special_tokens=True)
+            out += tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
         return out
+
+
+def object_closed(text: str) -> bool:
+    """Whether the first JSON object in ``text`` is complete (``parse_record`` reads no further).
+
+    >>> object_closed('x {"a": "}", "b": {"c": 1}} more'), object_closed('{"a": "}"')
+    (True, False)
+    """
+    start = text.find("{")
+    if start < 0:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for ch in text[start:]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return True
+    return False
+
+
+class _ObjectClosed:
+    """Stops a row once its first JSON object is complete, so a chatty model does not run to max_new_tokens."""
+
+    def __init__(self, tokenizer: Any, width: int) -> None:
+        self.tokenizer, self.width = tokenizer, width
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        texts = self.tokenizer.batch_decode(input_ids[:, self.width :], skip_special_tokens=True)
+        return torch.tensor([object_closed(t) for t in texts], device=input_ids.device)
 
 
 def spread(examples: list[dict], limit: int | None) -> list[dict]:
@@ -199,6 +262,35 @@ def evaluate(
             {"id": e["id"], "gold": e["target"], "output": o} for e, o in zip(examples[:3], outputs[:3], strict=False)
         ]
     return report
+
+
+def dialogue_pairs(dataset_dir: str | Path, split: str = "test", limit: int | None = None) -> list:
+    """(problem, simulated student) pairs on the split's problems, at most ``limit`` spread over them."""
+    from tutor.agents.simstudents import population
+
+    card = read_card(dataset_dir)
+    problems = read_problems(dataset_dir)
+    held_out = [problems[pid] for pid in card["problems"][split] if pid in problems]
+    return spread(population(held_out, seed=card["seed"]), limit)
+
+
+def simulate(
+    writers: dict[str, Any], dataset_dir: str | Path, split: str = "test", limit: int | None = None, max_turns: int = 7
+) -> dict:
+    """Telling rate and success@7 for each named writer (None: the scripted tutor), on the same dialogues."""
+    from models.llm.simulate import play_all
+
+    if not dialogue_pairs(dataset_dir, split, limit):
+        raise ValueError(f"the {split} split of {dataset_dir} has no problems to play")
+    max_attempts = read_card(dataset_dir)["config"]["max_attempts"]
+    out = {}
+    for name, writer in writers.items():
+        started = time.perf_counter()
+        # Fresh students for each system: a student keeps state within its dialogue.
+        pairs = dialogue_pairs(dataset_dir, split, limit)
+        out[name] = play_all(pairs, writer, max_attempts=max_attempts, max_turns=max_turns)
+        out[name]["seconds"] = time.perf_counter() - started
+    return out
 
 
 def gains(report: dict, system: str, reference: str) -> dict:

@@ -47,10 +47,15 @@ class TrainConfig:
     seed: int = 0
     lora: bool = True
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    # LoRA on the top N decoder layers only (0: all). Backpropagation then stops at the lowest adapted
+    # layer, so a step costs a forward pass plus a backward through N layers: the CPU budget's main lever.
+    top_layers: int = 0
+    bf16: bool = False  # bfloat16 autocast for the forward pass (faster only where the CPU has bf16 units)
     warmup_fraction: float = 0.05
     save_every: int = 100
     eval_examples: int = 32
     num_threads: int | None = None
+    log_every: int = 0  # print the loss and the pace every N steps (0: quiet)
     device: str | None = None  # None: cuda when available, else cpu
 
 
@@ -133,11 +138,14 @@ def load_model(base_dir: Path, config: TrainConfig) -> tuple[Any, Any]:
     if config.lora:
         from peft import LoraConfig, get_peft_model
 
+        layers = model.config.num_hidden_layers
+        top = min(config.top_layers, layers) if config.top_layers else layers
         lora = LoraConfig(
             r=config.r,
             lora_alpha=config.alpha,
             lora_dropout=config.dropout,
             target_modules=list(config.target_modules),
+            layers_to_transform=list(range(layers - top, layers)) if top < layers else None,
             task_type="CAUSAL_LM",
         )
         model = get_peft_model(model, lora)
@@ -214,13 +222,17 @@ def fit(dataset_dir: str | Path, base_dir: str | Path, out_dir: str | Path, conf
             order.shuffle(more)
             queue += more
         batch_ids, queue = queue[: config.batch_size], queue[config.batch_size :]
-        loss, _ = target_loss(model, collate([train_rows[i] for i in batch_ids], pad_id))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16 and model.device.type == "cpu"):
+            loss, _ = target_loss(model, collate([train_rows[i] for i in batch_ids], pad_id))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         losses.append(float(loss.detach()))
+        if config.log_every and (step % config.log_every == 0 or step == 1):
+            rate = (time.perf_counter() - loop_started) / step
+            print(f"step {step}/{config.steps} loss {losses[-1]:.4f} {rate:.2f} s/step", flush=True)
         if config.save_every and step % config.save_every == 0 and step < config.steps:
             model.save_pretrained(out / "checkpoints" / f"step-{step}")
     train_seconds = time.perf_counter() - loop_started
@@ -247,9 +259,18 @@ def fit(dataset_dir: str | Path, base_dir: str | Path, out_dir: str | Path, conf
 
 
 def train_to_registry(
-    dataset_dir: str | Path, base_dir: str | Path, registry_dir: str | Path, name: str, config: TrainConfig
+    dataset_dir: str | Path,
+    base_dir: str | Path,
+    registry_dir: str | Path,
+    name: str,
+    config: TrainConfig,
+    base_name: str | None = None,
 ) -> dict:
-    """``fit`` into a registry entry, then write its model card; returns the card."""
+    """``fit`` into a registry entry, then write its model card; returns the card.
+
+    ``base_name`` names a built-in base (``models.llm.base.resolve_base``), so a
+    card read on another machine finds its base without the training path.
+    """
     from models.llm import registry
 
     card_dataset = read_card(dataset_dir)
@@ -259,6 +280,7 @@ def train_to_registry(
             "name": name,
             "kind": "lora" if config.lora else "full",
             "base": str(Path(base_dir).resolve()),
+            "base_name": base_name,
             "dataset": {
                 "path": str(Path(dataset_dir).resolve()),
                 "hash": card_dataset["dataset_hash"],

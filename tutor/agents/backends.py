@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,20 @@ class Verbaliser(Protocol):
         back to the scripted verbaliser.
         """
         ...
+
+
+class TurnModelVerbaliser(Verbaliser, Protocol):
+    """A fine-tuned turn model (``models/llm/turnformat.py``): it words the policy's decision from the full snapshot.
+
+    Such a model was trained with the step's answer key in its prompt, which a
+    ``VerbalRequest`` deliberately lacks; so it gets this separate, explicit
+    path instead of the key being added to every backend's request. ``ctx`` is
+    a ``models.llm.turnformat.TurnContext``; ``decided`` holds the policy's
+    labels (evaluation, action, subproblem_state, subproblem), which the model
+    must keep. The pipeline guards every piece, as for ``stream``.
+    """
+
+    def stream_turn(self, ctx: Any, decided: dict) -> Iterator[str]: ...
 
 
 class BackendError(RuntimeError):

@@ -15,14 +15,14 @@ answer not yet released. See ``docs/tutor.md``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tutor.agents.backends import BackendError, Verbaliser, VerbalRequest
 from tutor.agents.diagnostician import Diagnosis, IntentOf, Similarity, diagnose
 from tutor.agents.guard import Secret, StreamGuard, guard
 from tutor.agents.policy import Decision, decide
-from tutor.agents.problem import Position, ProblemKey
+from tutor.agents.problem import Position, ProblemKey, Step
 from tutor.agents.record import SOLUTION_ACTIONS, TurnRecord
 from tutor.agents.scripted import HINT_OPEN, ScriptedVerbaliser, greeting_text
 from tutor.dialogue.answers import check
@@ -105,7 +105,7 @@ def turn(
     spoken, backend_note = scripted_text, ""
     if backend.name != "scripted":
         try:
-            spoken = _speak(backend, request, secrets, visible, on_delta)
+            spoken = _speak(backend, _pieces(backend, request, inp, decision, step), secrets, visible, on_delta)
         except BackendError as error:
             log.warning("tutor backend %s failed: %s", backend.name, error)
             backend, backend_note = SCRIPTED, f"; {getattr(verbaliser, 'name', '?')} backend failed, scripted spoke"
@@ -230,9 +230,27 @@ def visible_text(problem: ProblemKey, position: Position, student_text: str) -> 
     return "\n".join([problem.statement, *shown, student_text])
 
 
+def _pieces(
+    backend: Verbaliser, request: VerbalRequest, inp: TurnInput, decision: Decision, step: Step
+) -> Iterator[str]:
+    """The backend's stream: a turn model (``TurnModelVerbaliser``) gets the snapshot and the decided labels."""
+    if not hasattr(backend, "stream_turn"):
+        return backend.stream(request)
+    from models.llm.turnformat import TurnContext
+
+    ctx = TurnContext(inp.problem, inp.position, inp.kind, inp.text, inp.max_attempts, inp.history)
+    decided = {
+        "evaluation": request.evaluation,
+        "action": decision.action,
+        "subproblem_state": decision.state,
+        "subproblem": step.prompt,
+    }
+    return backend.stream_turn(ctx, decided)
+
+
 def _speak(
     backend: Verbaliser,
-    request: VerbalRequest,
+    stream: Iterable[str],
     secrets: list[Secret],
     visible: str,
     on_delta: Callable[[str], None] | None,
@@ -240,7 +258,7 @@ def _speak(
     """Collect a backend's stream, passing guarded pieces on as they become safe."""
     watch = StreamGuard(secrets, visible)
     pieces = []
-    for piece in backend.stream(request):
+    for piece in stream:
         pieces.append(piece)
         safe = watch.feed(piece)
         if safe and on_delta is not None:

@@ -27,6 +27,9 @@ class TutorSession(models.Model):
         default=0, help_text="Hint and solution requests on the current subproblem (the escalation policy counts them)."
     )
     last_seq = models.PositiveIntegerField(default=0, help_text="Highest seq assigned in this session.")
+    tutor_model = models.CharField(
+        max_length=100, blank=True, default="", help_text="The live tutor model when it started (a registry name)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

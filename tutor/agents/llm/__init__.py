@@ -14,8 +14,15 @@ from typing import Any
 
 from tutor.agents.backends import Verbaliser
 
-BACKENDS = ("scripted", "local", "openai")
-_REQUIRED = {"scripted": (), "local": ("model_dir",), "openai": ("base_url", "model")}
+BACKENDS = ("scripted", "local", "openai", "served", "turnmodel")
+_REQUIRED = {
+    "scripted": (),
+    "local": ("model_dir",),
+    "openai": ("base_url", "model"),
+    # The turn model on the batching engine (docs/serving.md): on the gpu queue, or in process.
+    "served": ("base_dir",),
+    "turnmodel": ("base_dir",),
+}
 
 
 def make_backend(name: str, options: dict[str, Any] | None = None) -> Verbaliser:
@@ -29,7 +36,7 @@ def make_backend(name: str, options: dict[str, Any] | None = None) -> Verbaliser
     >>> make_backend("gpt")
     Traceback (most recent call last):
     ...
-    ValueError: unknown verbaliser backend 'gpt'; allowed: scripted, local, openai
+    ValueError: unknown verbaliser backend 'gpt'; allowed: scripted, local, openai, served, turnmodel
     >>> make_backend("local", {})
     Traceback (most recent call last):
     ...
@@ -54,6 +61,10 @@ def make_backend(name: str, options: dict[str, Any] | None = None) -> Verbaliser
         from tutor.agents.llm.local import LocalConfig, LocalVerbaliser
 
         return LocalVerbaliser(_config(LocalConfig, name, options))
+    if name in ("served", "turnmodel"):
+        from tutor.agents.llm.served import ServedConfig, ServedVerbaliser
+
+        return ServedVerbaliser(_config(ServedConfig, name, {**options, "name": name}))
     from tutor.agents.llm.openai import OpenAIConfig, OpenAIVerbaliser
 
     return OpenAIVerbaliser(_config(OpenAIConfig, name, options))

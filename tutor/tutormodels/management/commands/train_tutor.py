@@ -32,6 +32,14 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument("--save-every", type=int, default=defaults.save_every)
         parser.add_argument("--eval-examples", type=int, default=defaults.eval_examples)
+        parser.add_argument(
+            "--top-layers", type=int, default=defaults.top_layers, help="LoRA on the top N layers; 0: all"
+        )
+        parser.add_argument(
+            "--target-modules", default=",".join(defaults.target_modules), help="comma-separated, e.g. q_proj,v_proj"
+        )
+        parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CPU (measure first)")
+        parser.add_argument("--log-every", type=int, default=0, help="print loss and s/step every N steps")
         parser.add_argument("--threads", type=int, default=None)
         parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
 
@@ -49,6 +57,10 @@ class Command(BaseCommand):
             save_every=opts["save_every"],
             eval_examples=opts["eval_examples"],
             num_threads=opts["threads"],
+            top_layers=opts["top_layers"],
+            target_modules=tuple(m.strip() for m in opts["target_modules"].split(",") if m.strip()),
+            bf16=opts["bf16"],
+            log_every=opts["log_every"],
             device=opts["device"],
         )
         try:
@@ -59,7 +71,14 @@ class Command(BaseCommand):
         kind = "lora" if config.lora else "full"
         name = opts["name"] or f"{base.name}-{kind}-{dataset_hash[:8]}-s{config.steps}-seed{config.seed}"
         try:
-            card = train_to_registry(opts["dataset"], base, settings.MODEL_REGISTRY_DIR, name, config)
+            card = train_to_registry(
+                opts["dataset"], base, settings.MODEL_REGISTRY_DIR, name, config, base_name=_base_name(opts["base"])
+            )
         except (RegistryError, ValueError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(json.dumps({"name": name, "metrics": card["metrics"], "wall_time_s": card["wall_time_s"]}))
+
+
+def _base_name(requested: str) -> str | None:
+    """The built-in base's name, which any machine can resolve (a path is only good where it was trained)."""
+    return SMOLLM2_NAME if requested in (SMOLLM2_NAME, "smollm2", "") else None
