@@ -30,6 +30,10 @@ SETTINGS_VARS = {
     "DEMO_PASSWORD",
     "DATA_DIR",
     "LOG_LEVEL",
+    "RATE_LIMIT_LOGIN",
+    "RATE_LIMIT_CHAT_USER",
+    "RATE_LIMIT_CHAT_SOCKET",
+    "LLM_TOKENS_PER_USER_PER_DAY",
 }
 
 PRINT_SETTINGS = """
@@ -38,7 +42,11 @@ from django.conf import settings
 django.setup()
 names = ["DEBUG", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT",
          "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_PROXY_SSL_HEADER",
-         "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"]
+         "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE",
+         "CSRF_COOKIE_SAMESITE", "SECURE_CONTENT_TYPE_NOSNIFF", "SECURE_REFERRER_POLICY", "X_FRAME_OPTIONS",
+         "SECURE_HSTS_PRELOAD", "CONTENT_SECURITY_POLICY", "MIDDLEWARE", "RATE_LIMIT_LOGIN", "RATE_LIMIT_CHAT_USER",
+         "RATE_LIMIT_CHAT_SOCKET", "LLM_TOKENS_PER_USER_PER_DAY", "DATA_UPLOAD_MAX_MEMORY_SIZE",
+         "FILE_UPLOAD_MAX_MEMORY_SIZE", "DATA_UPLOAD_MAX_NUMBER_FIELDS"]
 values = {name: getattr(settings, name) for name in names}
 values["STATICFILES_STORAGE"] = settings.STORAGES["staticfiles"]["BACKEND"]
 print(json.dumps(values))
@@ -111,6 +119,38 @@ def test_production_settings_secure_cookies_https_and_hsts(production_env):
     assert values["ALLOWED_HOSTS"] == ["tutor.example.org"]
     assert values["CSRF_TRUSTED_ORIGINS"] == ["https://tutor.example.org"]
     assert values["STATICFILES_STORAGE"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_production_cookies_headers_and_csp(production_env):
+    values = settings_in(production_env)
+    assert values["SESSION_COOKIE_HTTPONLY"] is True
+    assert values["SESSION_COOKIE_SAMESITE"] == "Lax" and values["CSRF_COOKIE_SAMESITE"] == "Lax"
+    assert values["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+    assert values["SECURE_REFERRER_POLICY"] == "same-origin"
+    assert values["X_FRAME_OPTIONS"] == "DENY"
+    assert values["SECURE_HSTS_PRELOAD"] is True
+    assert "tutor.security.middleware.ContentSecurityPolicyMiddleware" in values["MIDDLEWARE"]
+    assert "django.middleware.clickjacking.XFrameOptionsMiddleware" in values["MIDDLEWARE"]
+    policy = values["CONTENT_SECURITY_POLICY"]
+    assert "script-src 'self';" in policy and "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+
+
+def test_production_has_input_caps_and_rate_limits_by_default(production_env):
+    values = settings_in(production_env)
+    assert values["DATA_UPLOAD_MAX_MEMORY_SIZE"] <= 5 * 2**20
+    assert values["FILE_UPLOAD_MAX_MEMORY_SIZE"] <= 5 * 2**20
+    assert values["DATA_UPLOAD_MAX_NUMBER_FIELDS"] <= 1000
+    assert values["RATE_LIMIT_LOGIN"] == [10, 300]
+    assert values["RATE_LIMIT_CHAT_USER"] == [30, 60] and values["RATE_LIMIT_CHAT_SOCKET"] == [20, 60]
+    assert values["LLM_TOKENS_PER_USER_PER_DAY"] == 20000
+
+
+def test_rate_limits_follow_the_environment(production_env):
+    production_env.update(RATE_LIMIT_LOGIN="5/600", RATE_LIMIT_CHAT_USER="0/60", LLM_TOKENS_PER_USER_PER_DAY="500")
+    values = settings_in(production_env)
+    assert values["RATE_LIMIT_LOGIN"] == [5, 600]
+    assert values["RATE_LIMIT_CHAT_USER"] == [0, 60]  # 0 switches the limit off
+    assert values["LLM_TOKENS_PER_USER_PER_DAY"] == 500
 
 
 def test_production_ssl_redirect_and_hsts_follow_the_environment(production_env):

@@ -59,3 +59,34 @@ def audit_record(
         detail=_clean(detail),
         ip=_client_ip(request),
     )
+
+
+def audit_viewed(
+    request: HttpRequest,
+    *,
+    object_type: str,
+    object_id: object,
+    subject=None,
+    action: str = "view",
+    detail: dict | None = None,
+) -> AuditEvent | None:
+    """Record that the signed-in adult read a student's data (a page, JSON or CSV).
+
+    A student reading their own data is not audited (``subject`` is the
+    viewer). Class-wide pages pass no ``subject`` and put the class id in
+    ``object_id`` and the number of students in ``detail["students"]``: one
+    event per page view, not one per student.
+    """
+    user = request.user
+    if subject is not None and subject.pk == user.pk:
+        return None
+    if getattr(user, "role", None) == "student" and not user.is_superuser:
+        return None  # students only reach their own data (and classmates' names on a leaderboard)
+    return audit_record(
+        action=action,
+        subject=subject,
+        object_type=object_type,
+        object_id=object_id,
+        detail={"path": request.path, **(detail or {})},
+        request=request,
+    )

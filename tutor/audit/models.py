@@ -17,6 +17,20 @@ from django.conf import settings
 from django.db import models
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk ``update()`` and ``delete()`` are refused too, not only the model's own ``save``/``delete``.
+
+    (Deleting a user still sets ``actor``/``subject`` to NULL: Django's collector
+    does that with a plain SQL update, which is the one change allowed.)
+    """
+
+    def update(self, **kwargs):
+        raise ValueError("audit events are append-only: rows cannot be updated")
+
+    def delete(self):
+        raise ValueError("audit events are append-only: rows cannot be deleted")
+
+
 class AuditEvent(models.Model):
     class Action(models.TextChoices):
         VIEW = "view", "Viewed data"
@@ -44,6 +58,8 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=128, blank=True)
     detail = models.JSONField(default=dict, blank=True)  # ids and counts only, never message text
     ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
