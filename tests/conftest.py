@@ -110,6 +110,26 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last.
+
+    Playwright's sync API keeps an event loop running in the main thread for
+    as long as the session-scoped browser lives; a plain test that opens the
+    database after that would be refused as "async context". Running the
+    browser tests at the end keeps every other test in a plain thread.
+    """
+    e2e = Path(__file__).resolve().parent / "e2e"
+    items.sort(key=lambda item: e2e in Path(str(item.path)).resolve().parents)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(settings):
+    """Each test counts its own rate limits: the cache outlives a test, and user ids repeat across tests."""
+    import uuid
+
+    settings.RATE_LIMIT_KEY_PREFIX = f"rl-{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture(autouse=True)
 def _work_runs_in_process(settings):
     """Turns and after-commit work run in the test process unless a test asks for Celery.

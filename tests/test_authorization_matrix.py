@@ -183,6 +183,8 @@ HTTP = [
     # --- tutor/urls.py
     Row("home", get(LOGGED_IN)),
     Row("healthz", get(PAGES_FOR_EVERYONE)),
+    # --- resilience: readiness (dependencies), next to liveness
+    Row("readyz", get(PAGES_FOR_EVERYONE)),
     Row("login", get(PAGES_FOR_EVERYONE)),
     # Django's LogoutView is POST-only; logging out lands on the login page for everyone.
     Row("logout", {"GET": "R" * 7, "POST": "L" * 7}),
@@ -290,6 +292,21 @@ HTTP = [
             "transcript": SimpleUploadedFile("t.txt", (TEST_DATA / "coaching" / "transcript_sample.txt").read_bytes())
         },
     ),
+    # --- security: the audit log browser is for admins only
+    Row("audit_log", get(ADMINS)),
+    # --- privacy: my data (everyone signed in, their own), and an adult acting for alice (her teacher, admins).
+    # The POSTs carry no confirmation, so they are refused with a message and change nothing.
+    Row("privacy_home", get(LOGGED_IN)),
+    Row("privacy_export", get(LOGGED_IN)),
+    Row("privacy_delete", post_only(LOGGED_IN)),
+    Row("privacy_cancel", post_only(LOGGED_IN)),
+    Row("privacy_user", get(ALICE_AND_ADULTS), kwargs=lambda ctx: {"user_id": ctx.fx("alice").pk}),
+    Row("privacy_user_export", get(ALICE_AND_ADULTS), kwargs=lambda ctx: {"user_id": ctx.fx("alice").pk}),
+    Row("privacy_user_delete", post_only(ALICE_AND_ADULTS), kwargs=lambda ctx: {"user_id": ctx.fx("alice").pk}),
+    Row("privacy_user_cancel", post_only(ALICE_AND_ADULTS), kwargs=lambda ctx: {"user_id": ctx.fx("alice").pk}),
+    # --- tutor models: the registry page and promotion to live, admins only (an unknown name: refused, nothing live)
+    Row("model_list", get(ADMINS)),
+    Row("model_promote", post_only(ADMINS), kwargs=lambda ctx: {"name": "no-such-model"}),
 ]
 ROWS = {f"{row.name}{row.label}": row for row in HTTP}
 NAMES = {row.name for row in HTTP}

@@ -95,11 +95,13 @@ def test_worker_consumes_the_agents_queue(services):
     assert option(args, "-Q", "--queues").split(",") == ["agents"]
 
 
-def test_gpu_worker_consumes_the_gpu_queue_one_task_at_a_time(services):
+def test_gpu_worker_runs_concurrent_turns_as_threads_of_one_process(services):
+    """Threads share one loaded model and one batching engine (docs/serving.md)."""
     args = argv(services["gpu-worker"]["command"])
     assert args[:4] == ["celery", "-A", "tutor", "worker"]
     assert option(args, "-Q", "--queues").split(",") == ["gpu"]
-    assert option(args, "-c", "--concurrency") == "1"
+    assert option(args, "-P", "--pool") == "threads"
+    assert int(option(args, "-c", "--concurrency")) >= 2
 
 
 def test_gpu_worker_reserves_an_nvidia_device(services):
@@ -159,11 +161,11 @@ def test_postgres_and_redis_healthchecks_probe_the_servers(services):
     assert argv(services["redis"]["healthcheck"]["test"])[-2:] == ["redis-cli", "ping"]
 
 
-def test_web_healthcheck_requests_healthz_with_python(services):
+def test_web_healthcheck_requests_readyz_with_python(services):
     test = services["web"]["healthcheck"]["test"]
     assert test[0] in {"CMD", "CMD-SHELL"}
     assert test[1] == "python"  # python:3.11-slim has no curl
-    assert "http://127.0.0.1:8000/healthz" in " ".join(test)
+    assert "http://127.0.0.1:8000/readyz" in " ".join(test)  # readiness: every dependency checked
 
 
 @pytest.mark.parametrize("name", ["worker", "gpu-worker"])

@@ -57,3 +57,19 @@ def test_a_check_in_counts_once(alice, fractions, demo_problem):
     checkin_record(study, message_id=reply.pk, confidence=4)
     checkin_record(study, message_id=reply.pk, confidence=1)
     assert SrlEvent.objects.filter(kind="checkin").count() == 1
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/phish", "//evil.example/x", "javascript:alert(1)"])
+def test_a_failed_check_in_never_redirects_off_site(client, alice, fractions, target):
+    study = started_study(alice, fractions)
+    login(client, alice)
+    response = client.post(f"/learn/srl/sessions/{study.pk}/checkin/", {"message": "999999", "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == f"/learn/srl/sessions/{study.pk}/"
+
+
+def test_a_failed_check_in_returns_to_a_page_on_this_site(client, alice, fractions):
+    study = started_study(alice, fractions)
+    login(client, alice)
+    response = client.post(f"/learn/srl/sessions/{study.pk}/checkin/", {"message": "999999", "next": "/learn/srl/"})
+    assert response["Location"] == "/learn/srl/"

@@ -10,6 +10,11 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
+# The web server closes its database connection after each request (Django's
+# advice under ASGI): each request runs in its own thread, and persistent
+# connections there pile up until PostgreSQL refuses new ones (bench/load.py
+# saw HTTP 500s at 200 students). Workers keep theirs (DB_CONN_MAX_AGE, 60 s).
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -1,7 +1,7 @@
 """The Celery app. Workers consume the ``agents`` (CPU) and ``gpu`` queues.
 
 celery -A tutor worker -Q agents
-celery -A tutor worker -Q gpu --concurrency 1
+celery -A tutor worker -Q gpu --pool threads --concurrency 8   # one model, one batching engine (docs/serving.md)
 """
 
 import os

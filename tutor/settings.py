@@ -65,11 +65,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tutor.security.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "tutor.security.middleware.InputCapsMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tutor.audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -100,7 +103,10 @@ TEMPLATES = [
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL.startswith(("postgres://", "postgresql://")):
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # DB_CONN_MAX_AGE=0 for an ASGI web server under many page loads: there each HTTP request's
+    # connection outlives the request until garbage collection (bench/README.md, load.py findings).
+    conn_max_age = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=conn_max_age, conn_health_checks=True)}
     EMBEDDED_DB = False
 else:
     path = DATABASE_URL.removeprefix("sqlite:///") if DATABASE_URL else str(DATA_DIR / "db.sqlite3")
@@ -130,7 +136,14 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "tutorgraph"},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that stops answering fails a cache call in seconds instead of hanging it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -153,9 +166,12 @@ CELERY_TASK_DEFAULT_QUEUE = "agents"
 CELERY_TASK_ROUTES = {
     "tutor.dialogue.tasks.*": {"queue": "agents"},
     "tutor.coaching.tasks.*": {"queue": "agents"},  # dashboard aggregate refreshes
+    "tutor.privacy.tasks.*": {"queue": "agents"},  # due deletions, transcript retention purge
     # Embedding passages is model inference: it must not queue ahead of turns.
     "tutor.curricula.tasks.*": {"queue": "gpu"},
     "models.tasks.*": {"queue": "gpu"},
+    # Turns worded by the served tutor model (TUTOR_BACKEND=served; docs/serving.md).
+    "tutor.tutormodels.tasks.*": {"queue": "gpu"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup closes the DB connection after every task unless told
@@ -169,7 +185,94 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("RECALIBRATE_ITEMS_EVERY_S", "3600")),
         "options": {"queue": "gpu"},
     },
+    # Privacy (docs/privacy.md): deletion requests past their cool-off, transcripts past retention.
+    "privacy-deletions-due": {
+        "task": "tutor.privacy.tasks.privacy_deletions_due",
+        "schedule": float(os.environ.get("PRIVACY_DELETIONS_EVERY_S", "3600")),
+        "options": {"queue": "agents"},
+    },
+    "privacy-transcripts-purge": {
+        "task": "tutor.privacy.tasks.transcripts_purge",
+        "schedule": float(os.environ.get("PRIVACY_PURGE_EVERY_S", "86400")),
+        "options": {"queue": "agents"},
+    },
 }
+
+# --- Resilience (docs/deployment.md "When a dependency fails") ----------------
+# A turn task can be lost without its message: Redis restarted without
+# persistence, or the publish after commit failed while the broker was down.
+# The sweeper (beat) re-enqueues every session's latest student message still
+# unanswered after TURN_SWEEP_AFTER_S; turns are idempotent, so a turn that was
+# only slow is not answered twice. A message is given up after TURN_MAX_ATTEMPTS.
+TURN_SWEEP_EVERY_S = float(os.environ.get("TURN_SWEEP_EVERY_S", "30"))
+TURN_SWEEP_AFTER_S = float(os.environ.get("TURN_SWEEP_AFTER_S", "60"))
+TURN_MAX_ATTEMPTS = 5
+CELERY_BEAT_SCHEDULE["turns-unanswered-sweep"] = {
+    "task": "tutor.dialogue.tasks.turns_unanswered_sweep",
+    "schedule": TURN_SWEEP_EVERY_S,
+    "options": {"queue": "agents", "expires": TURN_SWEEP_EVERY_S},
+}
+# A task delivered to a worker that dies (SIGKILL, OOM, a lost host) stays in
+# Redis's "unacked" set and goes back on its queue once it is older than the
+# visibility timeout. Shorter brings a crashed turn back sooner, but a task
+# still running (or waiting in a worker's prefetch) after that long is
+# delivered a second time: keep it above the longest task (model fits on the
+# gpu queue). Turns are idempotent, and the sweeper and the browser's resend
+# usually answer a lost turn well before this.
+BROKER_VISIBILITY_TIMEOUT_S = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_S", "900"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_S,
+    # Look for such tasks every few seconds, not every 100 s (kombu's 10 x 10).
+    "unacked_restore_interval": max(1, min(10, BROKER_VISIBILITY_TIMEOUT_S // 2)),
+    "unacked_restore_throttle": 1,
+}
+
+# --- Privacy (tutor/privacy, docs/privacy.md) -----------------------------------
+# Days between a deletion request and the deletion (it can be cancelled meanwhile).
+PRIVACY_DELETION_COOL_OFF_DAYS = int(os.environ.get("PRIVACY_DELETION_COOL_OFF_DAYS", "7"))
+# Tutoring transcripts with no message for this many days are purged; 0 keeps them.
+PRIVACY_TRANSCRIPT_RETENTION_DAYS = int(os.environ.get("PRIVACY_TRANSCRIPT_RETENTION_DAYS", "365"))
+
+# --- Rate limits (tutor/security/ratelimit.py; docs/security.md) ---------------
+# "count/seconds" pairs; a count of 0 switches a limit off. Counters live in the
+# cache above: Redis (shared by every process) in the distributed mode.
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    count, _, seconds = os.environ.get(name, default).partition("/")
+    return int(count), int(seconds or 60)
+
+
+RATE_LIMIT_LOGIN = env_rate("RATE_LIMIT_LOGIN", "10/300")  # failed sign-ins per username + address
+RATE_LIMIT_CHAT_USER = env_rate("RATE_LIMIT_CHAT_USER", "30/60")  # chat messages per user, all sockets
+RATE_LIMIT_CHAT_SOCKET = env_rate("RATE_LIMIT_CHAT_SOCKET", "20/60")  # chat messages per socket connection
+LLM_TOKENS_PER_USER_PER_DAY = int(os.environ.get("LLM_TOKENS_PER_USER_PER_DAY", "20000"))  # UTC day
+RATE_LIMIT_KEY_PREFIX = "rl"
+
+# --- Input size caps ---------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # request body (not files), bytes: Django's 2.5 MiB default, explicit
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads spill to a temporary file
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FORM_FIELD_MAX_CHARS = 20_000  # any one POST field (tutor/security/middleware.py: InputCapsMiddleware)
+
+# --- Content Security Policy (tutor/security/middleware.py) --------------------
+# The one style hash is the <style> element Cytoscape inserts for its container
+# (".__________cytoscape_container { position: relative; }"; tests/test_csp.py).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self' ws: wss:",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ]
+)
 
 # --- Tutoring ----------------------------------------------------------------
 MESSAGE_MAX_CHARS = 4000  # longest student message we accept, in characters
@@ -183,7 +286,18 @@ UNPACED_MAX_DELTAS = 3
 # Which backend words the tutor's decisions (docs/tutor.md): "scripted" (the
 # default, deterministic, no model), "local" (a transformers model directory)
 # or "openai" (an OpenAI-compatible server). Any failure falls back to scripted.
+# "served": the tutor language model on the batching engine, turns on the `gpu`
+# Celery queue; "turnmodel": the same engine inside the web process (embedded
+# mode). Their model: TUTOR_SERVED_BASE_DIR, else the live registry model, else
+# SmolLM2 (docs/serving.md).
 TUTOR_BACKEND = os.environ.get("TUTOR_BACKEND", "scripted")
+_SERVED = {
+    "base_dir": os.environ.get("TUTOR_SERVED_BASE_DIR", ""),
+    "adapter_dir": os.environ.get("TUTOR_SERVED_ADAPTER_DIR") or None,
+    "timeout_s": float(os.environ.get("TUTOR_SERVED_TIMEOUT_S", "20")),
+    "max_new_tokens": int(os.environ.get("TUTOR_SERVED_MAX_NEW_TOKENS", "96")),
+    "dtype": os.environ.get("TUTOR_SERVED_DTYPE", "auto"),
+}
 TUTOR_BACKEND_OPTIONS = {
     "scripted": {},
     "local": {"model_dir": os.environ.get("TUTOR_LOCAL_MODEL_DIR", "")},
@@ -192,9 +306,19 @@ TUTOR_BACKEND_OPTIONS = {
         "model": os.environ.get("TUTOR_OPENAI_MODEL", ""),
         "api_key": os.environ.get("TUTOR_OPENAI_API_KEY") or None,
     },
+    "served": _SERVED,
+    "turnmodel": _SERVED,
 }.get(TUTOR_BACKEND, {})
+# A turn tried this many times (its workers died mid-generation) is worded by
+# the scripted verbaliser, so one reply cannot take workers down forever.
+TUTOR_SERVED_MAX_ATTEMPTS = int(os.environ.get("TUTOR_SERVED_MAX_ATTEMPTS", "3"))
+# A language model's guarded deltas go to the socket live, coalesced into
+# frames at most this often, so the channel layer is not sent one message per token.
+TUTOR_DELTA_FRAME_MS = int(os.environ.get("TUTOR_DELTA_FRAME_MS", "50"))
 # Fine-tuned tutor models (models/llm/): one directory per trained model with its card.
 MODEL_REGISTRY_DIR = Path(os.environ.get("MODEL_REGISTRY_DIR", DATA_DIR / "model-registry"))
+# Models shipped in the repository (read-only; docs/tutor-models.md). A trained entry of the same name wins.
+SHIPPED_MODELS_DIR = BASE_DIR / "models" / "registry"
 # Short free-text answers are compared with MiniLM embeddings plus keywords;
 # "lexical" skips the model (keywords and word overlap only).
 TUTOR_TEXT_SIMILARITY = os.environ.get("TUTOR_TEXT_SIMILARITY", "embeddings")
@@ -205,6 +329,9 @@ TUTOR_WARM_UP = os.environ.get("TUTOR_WARM_UP", "1") == "1"
 # (the real-worker tests use it: a task still running after a test would race
 # the test database's flush).
 COACHING_REFRESH_INLINE = os.environ.get("COACHING_REFRESH_INLINE") == "1"
+# With Celery, a student's dashboard rows are refreshed at most once per this many seconds
+# (the first turn of a window schedules the refresh at its end; 0 = after every turn).
+COACHING_REFRESH_DEBOUNCE_S = int(os.environ.get("COACHING_REFRESH_DEBOUNCE_S", "10"))
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tutorgraph-demo")
 
 # --- Static files ----------------------------------------------------------
@@ -232,6 +359,15 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Production security -----------------------------------------------------
+# These hold in every mode (they are Django's defaults, stated so no one drops
+# them by accident); the HTTPS-only ones follow in the SECURE block.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 if SECURE:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -3,11 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from tutor import views
+from tutor.security.login import RateLimitedLoginView
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("readyz", views.readyz, name="readyz"),
+    path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
@@ -18,5 +20,10 @@ urlpatterns = [
     path("", include("tutor.planning.urls")),
     path("", include("tutor.srl.urls")),
     path("", include("tutor.coaching.urls")),
+    path("", include("tutor.privacy.urls")),
+    path("", include("tutor.audit.urls")),
+    path("", include("tutor.tutormodels.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "tutor.security.views.bad_request"  # names the size limit a request broke

@@ -189,7 +189,11 @@ def page(browser, live_app):
     context = browser.new_context(base_url=live_app)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     page = context.new_page()
+    # Chromium logs every Content-Security-Policy violation to the console: any one fails the test.
+    csp_violations: list[str] = []
+    page.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     try:
         yield page
     finally:
         context.close()
+    assert not csp_violations, f"the page broke its Content Security Policy: {csp_violations}"

@@ -132,3 +132,21 @@ def can_flag_turn(user: User, session: TutorSession) -> bool:
 def can_use_transcript_coaching(user: User) -> bool:
     """Coaching on one's own classroom transcript: any active teacher or admin (the report is shown, not stored)."""
     return user.is_authenticated and user.is_active and (user.is_teacher or user.is_admin)
+
+
+# --- Privacy: export and deletion (tutor/privacy) ---------------------------------------------------------
+
+
+def can_manage_privacy_of(user: User, subject: User) -> bool:
+    """Export a user's data or ask for its deletion: the user, their teachers (any class of theirs), admins.
+
+    The school decides, through its teachers and admins, on behalf of a
+    student (FERPA's parent or eligible student asks the school); a teacher
+    acts only for students enrolled in a class they own, never for another
+    teacher or an admin.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_admin or user.pk == subject.pk:
+        return True
+    return user.is_teacher and subject.is_student and teaches(user, subject)

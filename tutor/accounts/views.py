@@ -19,6 +19,7 @@ from tutor.accounts import actions
 from tutor.accounts.models import Classroom
 from tutor.accounts.permissions import classrooms_visible_to
 from tutor.accounts.roster import MAX_ROSTER_BYTES, RosterError
+from tutor.audit.actions import audit_viewed
 from tutor.dialogue.models import TutorSession
 
 
@@ -76,6 +77,7 @@ def teacher_classes(request: HttpRequest) -> HttpResponse:
 def teacher_class_detail(request: HttpRequest, class_id: int) -> HttpResponse:
     classroom = _visible_classroom(request, class_id)
     students = classroom.students.order_by("last_name", "first_name", "username")
+    audit_viewed(request, object_type="class_detail", object_id=classroom.pk, detail={"students": students.count()})
     sessions = (
         # Any version of the class's curricula: a re-import moves the class, not its history.
         TutorSession.objects.filter(

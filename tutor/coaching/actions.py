@@ -181,9 +181,7 @@ def coaching_refresh_enqueue(*, student_id: int, curriculum_slug: str) -> None:
         run.done = True
         try:
             if settings.TURN_EXECUTOR == "celery" and not settings.COACHING_REFRESH_INLINE:
-                from tutor.coaching.tasks import refresh_student
-
-                refresh_student.delay(student_id, curriculum_slug)
+                _refresh_schedule(student_id, curriculum_slug)
             else:
                 coaching_aggregates_refresh(student_id=student_id, curriculum_slug=curriculum_slug)
         except Exception:  # noqa: BLE001 - a stale dashboard must never break the write that triggered it
@@ -191,6 +189,33 @@ def coaching_refresh_enqueue(*, student_id: int, curriculum_slug: str) -> None:
 
     run.coaching_key, run.done = key, False
     transaction.on_commit(run)
+
+
+def refresh_debounce_key(student_id: int, curriculum_slug: str) -> str:
+    return f"coaching-refresh:{student_id}:{curriculum_slug}"
+
+
+def _refresh_schedule(student_id: int, curriculum_slug: str) -> None:
+    """One refresh task per student and curriculum per ``COACHING_REFRESH_DEBOUNCE_S`` window.
+
+    A busy student's turns would otherwise each cost a refresh (about as
+    much CPU as the turn itself, measured by ``bench/load.py``). The first
+    turn of a window sets a cache key and schedules the task at the window's
+    end; later turns find the key and skip. The task deletes the key *before*
+    it reads (``refresh_student``), so a turn that commits after that read
+    started schedules the next refresh: no turn is left out. The key's own
+    expiry (ten windows) only matters if a scheduled task were lost.
+    """
+    from django.core.cache import cache
+
+    from tutor.coaching.tasks import refresh_student
+
+    window = settings.COACHING_REFRESH_DEBOUNCE_S
+    if window <= 0:
+        refresh_student.delay(student_id, curriculum_slug)
+        return
+    if cache.add(refresh_debounce_key(student_id, curriculum_slug), 1, timeout=window * 10):
+        refresh_student.apply_async((student_id, curriculum_slug), countdown=window)
 
 
 def coaching_refresh_all(*, curriculum_slug: str | None = None) -> int:

@@ -25,6 +25,7 @@ from tutor.accounts.permissions import (
     can_view_class_reports,
     can_view_student_report,
 )
+from tutor.audit.actions import audit_viewed
 from tutor.coaching import selectors as s
 from tutor.coaching.actions import (
     CoachingError,
@@ -61,6 +62,12 @@ def class_dashboard(request: HttpRequest, class_id: int) -> HttpResponse:
     """Where the class stands: heatmap, theta ± SE, goals, activity, who needs attention, and what to do next."""
     classroom = _classroom(request, class_id)
     curriculum = _curriculum(request, classroom)
+    audit_viewed(
+        request,
+        object_type="class_dashboard",
+        object_id=classroom.pk,
+        detail={"students": classroom.students.count(), "curriculum": curriculum.pk},
+    )
     return render(request, "coaching/dashboard.html", dashboard_context(classroom, curriculum))
 
 
@@ -156,6 +163,13 @@ def class_table_csv(request: HttpRequest, class_id: int, table: str) -> HttpResp
     if table not in CSV_TABLES:
         raise Http404("no such table")
     curriculum = _curriculum(request, classroom)
+    audit_viewed(
+        request,
+        action="export",
+        object_type="class_csv",
+        object_id=classroom.pk,
+        detail={"table": table, "students": classroom.students.count(), "curriculum": curriculum.pk},
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{table}-class-{classroom.pk}.csv"'
     csv.writer(response).writerows(_csv_rows(table, classroom, curriculum))
@@ -168,6 +182,12 @@ def class_misconceptions(request: HttpRequest, class_id: int) -> HttpResponse:
     classroom = _classroom(request, class_id)
     curriculum = _curriculum(request, classroom)
     students = s.class_students(classroom)
+    audit_viewed(
+        request,
+        object_type="class_misconceptions",
+        object_id=classroom.pk,
+        detail={"students": len(students), "curriculum": curriculum.pk},
+    )
     turns = s.class_turns(students, curriculum, s.MISCONCEPTION_TURNS)
     return render(
         request,
@@ -235,6 +255,13 @@ def student_report(request: HttpRequest, class_id: int, student_id: int) -> Http
     if student is None or not can_view_student_report(request.user, classroom, student):
         raise Http404("no such student")
     curriculum = _curriculum(request, classroom)
+    audit_viewed(
+        request,
+        object_type="student_report",
+        object_id=student.pk,
+        subject=student,
+        detail={"class": classroom.pk, "curriculum": curriculum.pk},
+    )
     history = s.mastery_history(student, curriculum)
     mastery = s.class_mastery([student], curriculum)
     return render(
@@ -263,6 +290,7 @@ def _session_for_flags(request: HttpRequest, session_id: int) -> TutorSession:
 def session_turns(request: HttpRequest, session_id: int) -> HttpResponse:
     """A session's transcript with each tutor turn's labels and a "flag this turn as wrong" form."""
     session = _session_for_flags(request, session_id)
+    audit_viewed(request, object_type="coaching_session", object_id=session.pk, subject=session.student)
     return render(
         request,
         "coaching/session.html",

@@ -65,9 +65,25 @@ def curriculum_import(
     doc = _without_edges(doc, report.dropped_edges)
     with transaction.atomic():
         curriculum = _write(doc, source_format=source_format, user=user)
+        _audit_publish(curriculum, user=user, source_format=source_format)
         if doc.get("passages"):
             transaction.on_commit(lambda: passage_index_enqueue(curriculum.pk))
     return ImportResult(curriculum, report)
+
+
+def _audit_publish(curriculum: Curriculum, *, user, source_format: str) -> None:
+    """Every published curriculum is in the audit log, from the web (``user``) or the CLI (the system)."""
+    from tutor.audit.actions import audit_record
+    from tutor.audit.middleware import current_request
+
+    audit_record(
+        action="curriculum_publish",
+        actor=user,
+        object_type="curriculum",
+        object_id=curriculum.pk,
+        detail={"slug": curriculum.slug, "version": curriculum.version, "source_format": source_format},
+        request=current_request(),
+    )
 
 
 def _without_edges(doc: dict, dropped: list[tuple[str, str]]) -> dict:

@@ -113,8 +113,26 @@ def validate_package(doc: object, *, break_cycles_: bool = False) -> Report:
             if isinstance(entry, dict):
                 report.issues.extend(_unknown_concepts(entry, f"{section}[{i}]", known))
     report.issues.extend(_answer_issues(doc, schema_ok))
+    report.issues.extend(_nul_issues(doc))
     report.summary = summarise(doc, report.dropped_edges)
     return report
+
+
+def _nul_issues(node, parts: tuple = ()) -> list[Issue]:
+    """Every string holding a NUL character: PostgreSQL cannot store one, so the import would fail."""
+    issues = []
+    if isinstance(node, str) and "\x00" in node:
+        issues.append(Issue(json_path(parts), "contains a NUL character (\\u0000)", "nul_character"))
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and "\x00" in key:  # the path names the parent: the key cannot be stored either
+                issues.append(Issue(json_path(parts), "has a key with a NUL character (\\u0000)", "nul_character"))
+            else:
+                issues += _nul_issues(value, (*parts, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            issues += _nul_issues(value, (*parts, index))
+    return issues
 
 
 def _list(doc: dict, key: str) -> list:
@@ -205,11 +223,13 @@ def _answer_issues(doc: dict, schema_ok: bool) -> list[Issue]:
         for k, m in enumerate(misconceptions if isinstance(misconceptions, list) else []):
             if not isinstance(m, dict) or "answer" not in m:
                 continue
-            seen[m.get("id")] += 1
-            if seen[m.get("id")] == 2:
-                issues.append(
-                    Issue(f"{base}.misconceptions[{k}].id", f"{m.get('id')!r} is used twice here", "duplicate_id")
-                )
+            ident = m.get("id")
+            if isinstance(ident, str):  # any other type is a schema issue, reported there
+                seen[ident] += 1
+                if seen[ident] == 2:
+                    issues.append(
+                        Issue(f"{base}.misconceptions[{k}].id", f"{ident!r} is used twice here", "duplicate_id")
+                    )
             if _is_correct(spec, m["answer"]):
                 issues.append(
                     Issue(

@@ -24,11 +24,13 @@ from tutor.accounts.models import User
 from tutor.agents import pipeline
 from tutor.agents.problem import Position, ProblemKey, Step
 from tutor.curricula.models import Problem
+from tutor.dialogue.events import LiveDeltas
 from tutor.dialogue.evidence import turn_evidence
 from tutor.dialogue.models import Message, TutorSession
-from tutor.dialogue.tutoring import intent_reader, passage_lookup, text_similarity, verbaliser
+from tutor.dialogue.tutoring import intent_reader, passage_lookup, text_similarity
 from tutor.learners.actions import learner_evidence_record
 from tutor.planning.actions import problem_finished
+from tutor.tutormodels.serving import turn_verbaliser
 
 
 class PostError(ValueError):
@@ -86,7 +88,9 @@ def session_start(*, student: User, problem: Problem) -> TutorSession:
         ).first()
         if existing is not None:
             return existing
-        session = TutorSession.objects.create(student=student, problem=problem)
+        from tutor.tutormodels.live import live_name  # the live model at the start: the session keeps it
+
+        session = TutorSession.objects.create(student=student, problem=problem, tutor_model=live_name() or "")
         greeting = pipeline.opening(problem_key(problem))
         Message.objects.create(
             session=session,
@@ -104,6 +108,8 @@ def validate_client_id(client_id: object) -> str:
         raise PostError("missing_client_id", "client_id is required: a string the browser picks for each message")
     if len(client_id) > 64:
         raise PostError("invalid_client_id", f"client_id is {len(client_id)} characters; the limit is 64")
+    if "\x00" in client_id:
+        raise PostError("invalid_client_id", "client_id contains a NUL character (\\x00)")
     return client_id
 
 
@@ -124,6 +130,8 @@ def student_message_post(*, session: TutorSession, client_id: str, text: str, ki
             "message_too_long",
             f"the message is {len(text)} characters; the limit is {settings.MESSAGE_MAX_CHARS}",
         )
+    if "\x00" in text:  # PostgreSQL cannot store it; tests/test_fuzz_chat.py sends some
+        raise PostError("invalid_text", "the message contains a NUL character (\\x00), which cannot be stored")
     if kind == Message.Kind.ANSWER and not text.strip():
         raise PostError("empty_message", "the message is empty")
 
@@ -170,6 +178,9 @@ def turn_run(message_id: int) -> list[Message]:
     session row lock, which keeps the tutor's state consistent when a student
     sends faster than the tutor answers.
     """
+    # Counted before the turn's own transaction, so that an attempt cut off
+    # by a crash (a killed worker, a dropped connection) still counts.
+    Message.objects.filter(pk=message_id).update(turn_attempts=F("turn_attempts") + 1)
     with transaction.atomic():
         target = Message.objects.select_related("session").get(pk=message_id)
         session = (
@@ -177,7 +188,6 @@ def turn_run(message_id: int) -> list[Message]:
             .select_related("problem__curriculum", "student")
             .get(pk=target.session_id)
         )
-        Message.objects.filter(pk=message_id).update(turn_attempts=F("turn_attempts") + 1)
         pending = list(
             Message.objects.filter(
                 session=session, role=Message.Role.STUDENT, reply__isnull=True, seq__lte=target.seq
@@ -196,6 +206,8 @@ def turn_run(message_id: int) -> list[Message]:
         )
         replies = []
         for student_msg in pending:
+            live = LiveDeltas(session.pk, student_msg.seq)  # a language model's guarded words, as they come
+            attempts = max(target.turn_attempts, student_msg.turn_attempts)
             out = pipeline.turn(
                 pipeline.TurnInput(
                     problem=key,
@@ -206,10 +218,12 @@ def turn_run(message_id: int) -> list[Message]:
                     seq=student_msg.seq,
                     retrieve=passage_lookup(curriculum, key),
                 ),
-                verbaliser=verbaliser(),
+                verbaliser=turn_verbaliser(session.student_id, session.pk, attempts),
                 similarity=text_similarity(),
                 intent_of=intent_reader(),
+                on_delta=live,
             )
+            live.close()
             at = out.position
             tutor_msg = Message.objects.create(
                 session=session,
@@ -220,6 +234,7 @@ def turn_run(message_id: int) -> list[Message]:
                 reply_to=student_msg,
                 record=out.record.as_dict(),
             )
+            tutor_msg.streamed_live = live.frames > 0  # publish_replies then sends only the stored message
             replies.append(tutor_msg)
             learner_evidence_record(
                 student=session.student,

@@ -4,26 +4,34 @@ Thin, like a view. The ASGI stack has already checked the Origin and loaded
 the user; here we deny early (anonymous, or not allowed to see this session),
 replay what the client missed, then turn each frame into one call of an
 action in ``actions.py``. Every refusal is an ``error`` event that names what
-was wrong; the socket stays open for the next frame.
+was wrong; the socket stays open for the next frame, unless a service it
+needs fails mid-frame (``websocket_receive``: ``unavailable``, then close 1013).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
+from redis.exceptions import RedisError
 
 from tutor.accounts.permissions import can_post_in_session, can_view_session
 from tutor.dialogue.actions import PostError, student_message_post
 from tutor.dialogue.events import message_event, progress_of
 from tutor.dialogue.models import Message, TutorSession
 from tutor.dialogue.protocol import AckOut, ErrorOut
+from tutor.security.ratelimit import chat_message_allowed
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TRY_AGAIN_LATER = 1013  # a dependency failed mid-frame: reconnect and resend
+log = logging.getLogger(__name__)
 
 
 def _session_if_visible(user, session_id: int) -> TutorSession | None:
@@ -70,6 +78,28 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if hasattr(self, "session"):
             await self.channel_layer.group_discard(self.session.group_name, self.channel_name)
 
+    async def websocket_receive(self, message: dict) -> None:
+        """``receive``, but a dependency that fails mid-frame (Redis, PostgreSQL) is said, not raised.
+
+        The client gets an ``unavailable`` error and the socket closes with
+        1013 (try again later): the browser reconnects with ``last_seq`` and
+        resends what was not acked, and the client_id makes that resend safe
+        whether or not the first try was stored. Raising would close the
+        socket with 1011 and no word.
+        """
+        try:
+            await super().websocket_receive(message)
+        except (RedisError, DatabaseError, OSError) as exc:
+            log.warning("session socket: a dependency failed mid-frame: %s: %s", type(exc).__name__, exc)
+            try:
+                await self._error(
+                    "unavailable",
+                    f"the server could not reach a service it needs ({type(exc).__name__}); "
+                    "reconnect and send again: a message already stored is not stored twice",
+                )
+            finally:
+                await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
             await self._error("binary_not_supported", "send JSON text frames, not binary")
@@ -105,6 +135,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
         client_id = data.get("client_id")
         if not self.can_post:
             await self._error("forbidden", "only the student who owns this session can send messages", client_id)
+            return
+        # Per socket and per user across sockets; a refused message is not stored.
+        limited = await sync_to_async(chat_message_allowed)(self.scope["user"].pk, self.channel_name)
+        if not limited.allowed:
+            detail = (
+                f"too many messages: the limit is {limited.limit} per {limited.window_s} s; "
+                f"retry in {limited.retry_after_s} s"
+            )
+            await self._error("rate_limited", detail, client_id)
             return
         try:
             posted = await database_sync_to_async(student_message_post)(

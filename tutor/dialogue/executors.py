@@ -47,10 +47,23 @@ def turn_enqueue(message_id: int) -> None:
     if settings.TURN_EXECUTOR == "celery":
         from tutor.dialogue.tasks import run_turn
 
-        run_turn.delay(message_id)
+        # The served model's turns run on the gpu queue, where the model is (docs/serving.md).
+        if settings.TUTOR_BACKEND == "served":
+            from tutor.tutormodels.tasks import generate_turn as run_turn
+        try:
+            run_turn.delay(message_id)
+        except Exception:
+            # The broker is down (Celery already retried the publish). The
+            # message is stored and acknowledged: the sweeper
+            # (turns_unanswered_sweep) or the browser's resend enqueues it
+            # once the broker is back. Raising here would only close the
+            # student's socket.
+            log.exception("could not enqueue the turn of message %s; the sweeper will", message_id)
         return
-    if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is None:
-        # No server loop behind us (a management command, a shell): answer now.
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        # No live server loop behind us (a management command, a shell, or a
+        # thread whose loop has since ended): answer now.
         async_to_sync(run_turn_async)(message_id)
         return
     # We are in a sync thread started by the web server's event loop (the

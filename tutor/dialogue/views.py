@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from tutor.accounts.permissions import can_post_in_session, can_view_session, can_view_turn_labels
 from tutor.accounts.views import role_required
 from tutor.agents.record import ACTIONS, EVALUATIONS, STATES
+from tutor.audit.actions import audit_viewed
 from tutor.curricula.models import Problem
 from tutor.dialogue.actions import session_start
 from tutor.dialogue.events import message_event
@@ -66,6 +67,7 @@ def _visible_session(request: HttpRequest, session_id: int) -> TutorSession:
 @login_required
 def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _visible_session(request, session_id)
+    audit_viewed(request, object_type="session", object_id=session.pk, subject=session.student)
     return render(
         request,
         "dialogue/session.html",
@@ -82,6 +84,7 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 def session_messages(request: HttpRequest, session_id: int) -> JsonResponse:
     session = _visible_session(request, session_id)
+    audit_viewed(request, object_type="session_messages", object_id=session.pk, subject=session.student)
     messages = session.messages.select_related("reply_to").order_by("seq")
     return JsonResponse(
         {
@@ -98,6 +101,7 @@ def session_transcript(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _visible_session(request, session_id)
     if not can_view_turn_labels(request.user, session):
         raise Http404("no such transcript")
+    audit_viewed(request, object_type="transcript", object_id=session.pk, subject=session.student)
     rows = []
     for message in session.messages.order_by("seq"):
         record = message.record if message.role == Message.Role.TUTOR else {}

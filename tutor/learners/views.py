@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from tutor.accounts.permissions import classrooms_visible_to
 from tutor.accounts.views import role_required
+from tutor.audit.actions import audit_viewed
 from tutor.curricula.graph_data import graph_of_curriculum
 from tutor.curricula.models import Curriculum, Item
 from tutor.learners import placement
@@ -141,6 +142,7 @@ def class_abilities(request: HttpRequest, class_id: int) -> HttpResponse:
     if classroom is None:
         raise Http404("no such class")
     students = list(classroom.students.order_by("last_name", "first_name", "username"))
+    audit_viewed(request, object_type="class_abilities", object_id=classroom.pk, detail={"students": len(students)})
     curricula = list(classroom.curricula.order_by("title"))
     latest: dict[tuple[int, str], Ability] = {}
     # Any version of the class's curricula: a re-import moves the class, not what its students did.

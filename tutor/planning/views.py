@@ -25,6 +25,7 @@ from tutor.accounts.permissions import (
     classrooms_visible_to,
 )
 from tutor.accounts.views import role_required
+from tutor.audit.actions import audit_viewed
 from tutor.curricula.models import Curriculum
 from tutor.planning import paths, selectors
 from tutor.planning.actions import GoalError, goal_remove, goal_set, next_problem_decide, plan_state_refresh
@@ -200,10 +201,20 @@ def student_plan(request: HttpRequest, student_id: int, curriculum_id: int) -> H
     student, curriculum = _visible_plan(request, student_id, curriculum_id)
     if request.user.pk == student.pk:
         return redirect("plan_page", curriculum_id=curriculum.pk)
+    audit_viewed(
+        request, object_type="student_plan", object_id=student.pk, subject=student, detail={"curriculum": curriculum.pk}
+    )
     return render(request, "planning/student_plan.html", _plan_context(student, curriculum, request.user))
 
 
 @login_required
 def student_plan_graph(request: HttpRequest, student_id: int, curriculum_id: int) -> JsonResponse:
     student, curriculum = _visible_plan(request, student_id, curriculum_id)
+    audit_viewed(
+        request,
+        object_type="student_plan_graph",
+        object_id=student.pk,
+        subject=student,
+        detail={"curriculum": curriculum.pk},
+    )
     return JsonResponse(selectors.plan_graph_data(plan_state_refresh(student, curriculum)))

@@ -11,11 +11,13 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from tutor.accounts.models import Classroom
 from tutor.accounts.permissions import classrooms_visible_to
 from tutor.accounts.views import role_required
+from tutor.audit.actions import audit_viewed
 from tutor.curricula.models import Curriculum
 from tutor.dialogue.models import TutorSession
 from tutor.dialogue.views import problems_for
@@ -162,6 +164,13 @@ def reflection_post(request: HttpRequest, study_id: int) -> HttpResponse:
     return redirect("srl_study", study_id=study.pk)
 
 
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """The form's ``next`` only when it stays on this site; anything else (an open redirect) goes to ``fallback``."""
+    target = request.POST.get("next") or ""
+    ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return target if target and ok else fallback
+
+
 @role_required("student")
 @require_POST
 def checkin_post(request: HttpRequest, study_id: int) -> HttpResponse:
@@ -176,7 +185,7 @@ def checkin_post(request: HttpRequest, study_id: int) -> HttpResponse:
         if wants_json:
             return JsonResponse({"error": str(exc)}, status=400)
         messages.error(request, str(exc))
-        return redirect(request.POST.get("next") or reverse("srl_study", args=[study.pk]))
+        return redirect(_safe_next(request, reverse("srl_study", args=[study.pk])))
     if wants_json:
         return JsonResponse({"feedback": event.data["feedback"], "ok": True})
     messages.success(request, event.data["feedback"])
@@ -237,6 +246,9 @@ def class_srl(request: HttpRequest, class_id: int) -> HttpResponse:
             messages.success(request, f"Saved: {' and '.join(said)} for {classroom.name}.")
         return redirect("srl_class", class_id=classroom.pk)
     setting = getattr(classroom, "srl_game", None)
+    audit_viewed(
+        request, object_type="class_srl", object_id=classroom.pk, detail={"students": classroom.students.count()}
+    )
     return render(
         request,
         "srl/class.html",

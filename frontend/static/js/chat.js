@@ -38,6 +38,11 @@
       window.renderMathInElement(el, {
         delimiters: [{ left: "$", right: "$", display: false }],
         throwOnError: false,
+        // Tutor and student text is untrusted: no \href/\url/\htmlClass/\includegraphics,
+        // and bounded macro expansion and sizes (docs/security.md, LLM05).
+        trust: false,
+        maxExpand: 200,
+        maxSize: 10,
       });
     }
   }
@@ -96,7 +101,12 @@
   }
 
   function showDelta(ev) {
+    // Deltas come live while the model writes. A late one for a reply already
+    // stored is dropped; index 0 starts the text afresh (a retried turn, e.g.
+    // after its worker died mid-generation, streams again from the start).
+    if (replied[ev.reply_to]) return;
     var li = streams[ev.reply_to];
+    if (li && ev.index === 0) li.querySelector(".body").textContent = "";
     if (!li) {
       li = makeItem("tutor", "");
       li.classList.add("streaming");

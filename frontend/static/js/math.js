@@ -4,7 +4,14 @@
   function render() {
     if (!window.renderMathInElement) return;
     document.querySelectorAll(".math").forEach(function (el) {
-      window.renderMathInElement(el, { delimiters: [{ left: "$", right: "$", display: false }], throwOnError: false });
+      // Untrusted text: no \href/\htmlClass etc. (trust: false), bounded expansion and sizes (docs/security.md).
+      window.renderMathInElement(el, {
+        delimiters: [{ left: "$", right: "$", display: false }],
+        throwOnError: false,
+        trust: false,
+        maxExpand: 200,
+        maxSize: 10,
+      });
     });
   }
   if (document.readyState === "loading") window.addEventListener("DOMContentLoaded", render);

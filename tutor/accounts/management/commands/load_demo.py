@@ -87,11 +87,26 @@ class Command(BaseCommand):
             worked = demo_activity(curricula["fractions"], settings.DEMO_PASSWORD)
             if worked:
                 self.stdout.write(f"Demo tutoring history for {worked} classmates in Grade 5 Maths")
+        self._tutor_model()
         self.stdout.write(f"\nTutorgraph demo logins (password: {settings.DEMO_PASSWORD})\n")
         for username, role, *_ in DEMO_USERS:
             self.stdout.write(f"  {role:<8} {username}")
         self.stdout.write(f"  (and {len(DEMO_CLASSMATES)} classmates of alice and bob with tutoring history)")
         self.stdout.write("")
+
+    def _tutor_model(self) -> None:
+        """Make the shipped fine-tuned tutor model live when none is, so `make run` tutors with it."""
+        from tutor.tutormodels.actions import PromoteError, tutormodel_promote
+        from tutor.tutormodels.live import SHIPPED_DEFAULT, live_name
+
+        if live_name() is not None:
+            return
+        try:
+            tutormodel_promote(name=SHIPPED_DEFAULT, actor=None)
+        except PromoteError as error:
+            self.stderr.write(f"No tutor model made live: {error}")
+        else:
+            self.stdout.write(f"Tutor model {SHIPPED_DEFAULT} is live (new sessions use it)")
 
     def _curricula(self) -> dict[str, Curriculum]:
         out = {}
