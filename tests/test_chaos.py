@@ -91,6 +91,9 @@ class Stack:
             "TUTOR_WARM_UP": "0",
             "INDEX_PASSAGES": "off",
             "COACHING_REFRESH_INLINE": "1",
+            # Persistent connections in every process (the web's default is 0 under ASGI), so
+            # there are idle connections for PostgreSQL to drop and the processes to reopen.
+            "DB_CONN_MAX_AGE": "60",
             # Short, so that the recovery paths act within a test's patience;
             # docs/deployment.md gives the production values and why.
             "CELERY_VISIBILITY_TIMEOUT_S": "4",

@@ -115,6 +115,7 @@ def test_with_celery_the_refresh_is_a_task_on_the_agents_queue(alice, fractions,
     sent = []
     monkeypatch.setattr(tasks.refresh_student, "delay", lambda *args: sent.append(args))
     settings.TURN_EXECUTOR = "celery"
+    settings.COACHING_REFRESH_DEBOUNCE_S = 0  # one task per turn (test_coaching_refresh_debounce.py: windows)
     with TestCase.captureOnCommitCallbacks(execute=True):
         coaching_refresh_enqueue(student_id=alice.pk, curriculum_slug=fractions.slug)
     assert sent == [(alice.pk, fractions.slug)]

@@ -14,8 +14,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
 # advice under ASGI): each request runs in its own thread, and persistent
 # connections there pile up until PostgreSQL refuses new ones (bench/load.py
 # saw HTTP 500s at 200 students). Workers keep theirs (DB_CONN_MAX_AGE, 60 s).
-os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+# Set only while the settings load, so no process started later inherits it.
+_web_default = "DB_CONN_MAX_AGE" not in os.environ
+if _web_default:
+    os.environ["DB_CONN_MAX_AGE"] = "0"
 django_asgi_app = get_asgi_application()
+if _web_default:
+    del os.environ["DB_CONN_MAX_AGE"]
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
