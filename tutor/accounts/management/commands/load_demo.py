@@ -106,7 +106,9 @@ class Command(BaseCommand):
         except PromoteError as error:
             self.stderr.write(f"No tutor model made live: {error}")
         else:
-            self.stdout.write(f"Tutor model {SHIPPED_DEFAULT} is live (new sessions use it)")
+            self.stdout.write(
+                f"Tutor model {SHIPPED_DEFAULT} is live: it words new sessions if TUTOR_BACKEND is turnmodel or served"
+            )
 
     def _curricula(self) -> dict[str, Curriculum]:
         out = {}
