@@ -22,6 +22,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -119,24 +120,29 @@ def _stop(server: subprocess.Popen) -> None:
         server.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def live_app(request: pytest.FixtureRequest):
-    """The base URL of a freshly migrated, demo-loaded Tutorgraph served by uvicorn."""
-    with tempfile.TemporaryDirectory(prefix="tutorgraph-e2e-") as tmp:
+@contextmanager
+def served_app(prefix: str, env_updates: dict[str, str], drop: tuple[str, ...] = (), on_log=None):
+    """Serve a freshly migrated, demo-loaded Tutorgraph with uvicorn; yield ``(base_url, env)``.
+
+    ``env`` is the server's environment (what ``manage.py`` needs to reach
+    its database). ``on_log(path)`` is told where the server log is.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"tutorgraph-{prefix}-") as tmp:
         tmp_path = Path(tmp)
         env = dict(os.environ)
-        for name in ("TURN_EXECUTOR", "SECURE", "DJANGO_SETTINGS_MODULE"):
+        for name in ("TURN_EXECUTOR", "SECURE", "DJANGO_SETTINGS_MODULE", *drop):
             env.pop(name, None)  # the server picks these the way `make run` does
         env.update(
             DATA_DIR=str(tmp_path),
-            DATABASE_URL=f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+            DATABASE_URL=f"sqlite:///{tmp_path / (prefix + '.sqlite3')}",
             REDIS_URL="",  # embedded mode: in-memory channel layer, in-process turns
-            TUTOR_STREAM_DELAY_MS="40",
             DEBUG="1",
             PYTHONUNBUFFERED="1",
         )
+        env.update(env_updates)
         log_path = tmp_path / "server.log"
-        request.config.stash[SERVER_LOG_KEY] = log_path
+        if on_log is not None:
+            on_log(log_path)
         port = _free_port()
         base_url = f"http://127.0.0.1:{port}"
         server = None
@@ -159,12 +165,26 @@ def live_app(request: pytest.FixtureRequest):
                 if server is not None:
                     _stop(server)
                 log.flush()
-                pytest.fail(f"live_app did not start: {exc}\n--- server log ---\n{_tail(log_path)}", pytrace=False)
+                pytest.fail(f"{prefix} app did not start: {exc}\n--- server log ---\n{_tail(log_path)}", pytrace=False)
             try:
-                yield base_url
+                yield base_url, env
             finally:
                 _stop(server)
-                del request.config.stash[SERVER_LOG_KEY]
+
+
+@pytest.fixture(scope="session")
+def live_app(request: pytest.FixtureRequest):
+    """The base URL of a freshly migrated, demo-loaded Tutorgraph served by uvicorn."""
+
+    def remember(path: Path) -> None:
+        request.config.stash[SERVER_LOG_KEY] = path
+
+    try:
+        with served_app("e2e", {"TUTOR_STREAM_DELAY_MS": "40"}, on_log=remember) as (base_url, _env):
+            yield base_url
+    finally:
+        if SERVER_LOG_KEY in request.config.stash:
+            del request.config.stash[SERVER_LOG_KEY]
 
 
 @pytest.fixture(scope="session")

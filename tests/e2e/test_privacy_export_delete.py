@@ -18,19 +18,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
-import tempfile
 import zipfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, REPO_ROOT, _free_port, _manage, _stop, _tail, _wait_healthy
+from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, REPO_ROOT, served_app
 
 pytestmark = pytest.mark.e2e
 
@@ -71,48 +68,11 @@ print("SEARCH " + json.dumps({{"models": searched, "found": found}}))
 
 
 @pytest.fixture(scope="module")
-def app(request: pytest.FixtureRequest):
+def app():
     """A server of its own: ``(base_url, env)``, env being what ``manage.py`` needs to reach its database."""
-    with tempfile.TemporaryDirectory(prefix="tutorgraph-privacy-e2e-") as tmp:
-        tmp_path = Path(tmp)
-        env = dict(os.environ)
-        for name in ("TURN_EXECUTOR", "SECURE", "DJANGO_SETTINGS_MODULE", "PRIVACY_DELETION_COOL_OFF_DAYS"):
-            env.pop(name, None)
-        env.update(
-            DATA_DIR=str(tmp_path),
-            DATABASE_URL=f"sqlite:///{tmp_path / 'privacy.sqlite3'}",
-            REDIS_URL="",
-            TUTOR_TEXT_SIMILARITY="lexical",  # no model load: this test is about data, not grading
-            TUTOR_WARM_UP="0",
-            DEBUG="1",
-            PYTHONUNBUFFERED="1",
-        )
-        log_path = tmp_path / "server.log"
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        server = None
-        with log_path.open("w") as log:
-            try:
-                _manage(env, log, "migrate", "--noinput")
-                _manage(env, log, "load_demo")
-                server = subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", "tutor.asgi:application", "--host", "127.0.0.1"]
-                    + ["--port", str(port)],
-                    cwd=REPO_ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-                _wait_healthy(base_url, server)
-            except Exception as exc:
-                if server is not None:
-                    _stop(server)
-                log.flush()
-                pytest.fail(f"privacy app did not start: {exc}\n--- server log ---\n{_tail(log_path)}", pytrace=False)
-            try:
-                yield base_url, env
-            finally:
-                _stop(server)
+    env = {"TUTOR_TEXT_SIMILARITY": "lexical", "TUTOR_WARM_UP": "0"}  # no model load: this test is about data
+    with served_app("privacy", env, drop=("PRIVACY_DELETION_COOL_OFF_DAYS",)) as started:
+        yield started
 
 
 @pytest.fixture
