@@ -143,7 +143,7 @@ class Config:
     seed: int = 0
     skip_baseline: bool = False
     demo_history: bool = True  # run load_demo (users, classes, past turns); else curricula and classes only
-    web_conn_max_age: int | None = None  # DB_CONN_MAX_AGE for uvicorn only; None: the product's default
+    web_db_pool: int | None = None  # DB_POOL_MAX_SIZE for uvicorn only (0: a connection per request); None: the default
 
     @property
     def origin(self) -> str:
@@ -297,8 +297,9 @@ def services(cfg: Config, logdir: Path) -> Iterator[dict[str, subprocess.Popen]]
               "--concurrency", str(cfg.celery_concurrency), "--loglevel", "WARNING",
               "-n", f"load-{os.getpid()}@%h"]  # fmt: skip
     web_env = cfg.env()
-    if cfg.web_conn_max_age is not None:
-        web_env["DB_CONN_MAX_AGE"] = str(cfg.web_conn_max_age)
+    if cfg.web_db_pool is not None:
+        web_env["DB_POOL_MAX_SIZE"] = str(cfg.web_db_pool)
+        web_env["DB_CONN_MAX_AGE"] = "0"  # with no pool: a connection per request, as Django advises under ASGI
     procs: dict[str, subprocess.Popen] = {}
     try:
         for name, command, env in (("uvicorn", uvicorn, web_env), ("celery", celery, cfg.env())):
@@ -878,10 +879,10 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--skip-baseline", action="store_true", help="no 1-student baseline phase")
     p.add_argument(
-        "--web-conn-max-age",
+        "--web-db-pool",
         type=int,
         default=None,
-        help="DB_CONN_MAX_AGE for the web server only (0: a connection per request, as Django advises under ASGI)",
+        help="DB_POOL_MAX_SIZE for the web server only (0: no pool, a connection per request)",
     )
     p.add_argument(
         "--no-demo-history",
@@ -915,7 +916,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         seed=a.seed,
         skip_baseline=a.skip_baseline,
         demo_history=not a.no_demo_history,
-        web_conn_max_age=a.web_conn_max_age,
+        web_db_pool=a.web_db_pool,
     )
 
 
@@ -992,7 +993,7 @@ def _run(cfg: Config, load_before: tuple[float, float, float]) -> int:
             "uvicorn_workers": cfg.uvicorn_workers,
             "celery_pool": cfg.celery_pool,
             "celery_concurrency": cfg.celery_concurrency,
-            "web_conn_max_age": cfg.web_conn_max_age,
+            "web_db_pool": cfg.web_db_pool,
             "stream_delay_ms": 0,
             "backend": "scripted",
         },

@@ -91,8 +91,8 @@ class Stack:
             "TUTOR_WARM_UP": "0",
             "INDEX_PASSAGES": "off",
             "COACHING_REFRESH_INLINE": "1",
-            # Persistent connections in every process (the web's default is 0 under ASGI), so
-            # there are idle connections for PostgreSQL to drop and the processes to reopen.
+            # Persistent connections in the workers (and the web's own pool, its default under
+            # ASGI), so there are idle connections for PostgreSQL to drop and the processes to reopen.
             "DB_CONN_MAX_AGE": "60",
             # Short, so that the recovery paths act within a test's patience;
             # docs/deployment.md gives the production values and why.

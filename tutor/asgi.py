@@ -10,17 +10,18 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
-# The web server closes its database connection after each request (Django's
-# advice under ASGI): each request runs in its own thread, and persistent
-# connections there pile up until PostgreSQL refuses new ones (bench/load.py
-# saw HTTP 500s at 200 students). Workers keep theirs (DB_CONN_MAX_AGE, 60 s).
-# Set only while the settings load, so no process started later inherits it.
-_web_default = "DB_CONN_MAX_AGE" not in os.environ
+# The web server shares a pool of database connections between its threads
+# (Django's advice under ASGI: each request runs in its own thread, and
+# persistent connections there pile up until PostgreSQL refuses new ones;
+# bench/load.py saw HTTP 500s at 200 students). Workers keep one persistent
+# connection each (DB_CONN_MAX_AGE, 60 s). Set only while the settings load,
+# so no process started later inherits it. DB_POOL_MAX_SIZE=0 turns it off.
+_web_default = "DB_POOL_MAX_SIZE" not in os.environ
 if _web_default:
-    os.environ["DB_CONN_MAX_AGE"] = "0"
+    os.environ["DB_POOL_MAX_SIZE"] = "16"
 django_asgi_app = get_asgi_application()
 if _web_default:
-    del os.environ["DB_CONN_MAX_AGE"]
+    del os.environ["DB_POOL_MAX_SIZE"]
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

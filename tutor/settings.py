@@ -103,10 +103,22 @@ TEMPLATES = [
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL.startswith(("postgres://", "postgresql://")):
-    # DB_CONN_MAX_AGE=0 for an ASGI web server under many page loads: there each HTTP request's
-    # connection outlives the request until garbage collection (bench/README.md, load.py findings).
-    conn_max_age = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+    # Two ways to hold connections, chosen per process:
+    # - DB_POOL_MAX_SIZE > 0 (the ASGI web server, set in tutor/asgi.py): a psycopg pool shared by
+    #   the process's threads. Under ASGI each HTTP request runs in its own thread, and a persistent
+    #   connection per thread piles up until PostgreSQL refuses more; a connection per request
+    #   instead costs a connect (about 5 ms here) and a PostgreSQL backend fork every time
+    #   (bench/README.md, load.py findings). Django requires CONN_MAX_AGE 0 with a pool.
+    # - otherwise DB_CONN_MAX_AGE (default 60 s): the Celery workers, one thread each.
+    pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", "0"))
+    conn_max_age = 0 if pool_max > 0 else int(os.environ.get("DB_CONN_MAX_AGE", "60"))
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=conn_max_age, conn_health_checks=True)}
+    if pool_max > 0:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, pool_max),
+            "max_size": pool_max,
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT_S", "10")),
+        }
     EMBEDDED_DB = False
 else:
     path = DATABASE_URL.removeprefix("sqlite:///") if DATABASE_URL else str(DATA_DIR / "db.sqlite3")
@@ -331,7 +343,9 @@ TUTOR_WARM_UP = os.environ.get("TUTOR_WARM_UP", "1") == "1"
 COACHING_REFRESH_INLINE = os.environ.get("COACHING_REFRESH_INLINE") == "1"
 # With Celery, a student's dashboard rows are refreshed at most once per this many seconds
 # (the first turn of a window schedules the refresh at its end; 0 = after every turn).
-COACHING_REFRESH_DEBOUNCE_S = int(os.environ.get("COACHING_REFRESH_DEBOUNCE_S", "10"))
+# 30, not 10: a student at a 5-15 s pace sends about one message per 10 s, so a 10 s window
+# still refreshed after nearly every turn (bench/load.py). A teacher's view lags by <= 30 s.
+COACHING_REFRESH_DEBOUNCE_S = int(os.environ.get("COACHING_REFRESH_DEBOUNCE_S", "30"))
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tutorgraph-demo")
 
 # --- Static files ----------------------------------------------------------
