@@ -33,7 +33,7 @@ def tokenizer_and_model(smollm2):
 def test_only_the_target_and_end_of_turn_are_learned(tokenizer_and_model, dataset):
     tokenizer, _ = tokenizer_and_model
     example = read_split(dataset, "train")[0]
-    ids, labels = encode(tokenizer, example, max_len=2048)
+    ids, labels, _ = encode(tokenizer, example, max_len=2048)
     learned = [t for t in labels if t != IGNORE]
     assert tokenizer.decode(learned[:-1]) == example["target"]
     assert learned[-1] == tokenizer.eos_token_id
@@ -46,7 +46,7 @@ def test_the_target_only_loss_equals_the_full_model_loss_with_masked_labels(toke
     rows = [encode(tokenizer, e, 2048) for e in read_split(dataset, "train")[:2]]
     with torch.no_grad():
         singles = [target_loss(model, collate([row], tokenizer.pad_token_id)) for row in rows]
-        for (ids, labels), (ours, _) in zip(rows, singles, strict=True):
+        for (ids, labels, _), (ours, _) in zip(rows, singles, strict=True):
             reference = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels])).loss
             assert float(ours) == pytest.approx(float(reference), rel=1e-4)
         # Left-padded together, rows of different lengths give the same token-weighted loss.
@@ -54,6 +54,29 @@ def test_the_target_only_loss_equals_the_full_model_loss_with_masked_labels(toke
     weighted = sum(float(loss) * k for loss, k in singles) / sum(k for _, k in singles)
     assert n == sum(k for _, k in singles)
     assert float(batch) == pytest.approx(weighted, rel=1e-3)
+
+
+def test_label_weight_raises_the_label_tokens_share_of_the_loss(tokenizer_and_model, dataset):
+    """At weight w the loss is (w * label CE + string CE) / (w * label tokens + string tokens)."""
+    tokenizer, model = tokenizer_and_model
+    example = read_split(dataset, "train")[0]
+    plain, weighted = encode(tokenizer, example, 2048), encode(tokenizer, example, 2048, label_weight=5.0)
+    heavy = [i for i, w in enumerate(weighted[2]) if w == 5.0]
+    labels_text = example["target"][: example["target"].find(',"subproblem":')]
+    assert tokenizer.decode([weighted[0][i] for i in heavy]).startswith(labels_text[:-2])
+    assert plain[0] == weighted[0] and set(plain[2]) == {0.0, 1.0}
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([plain[0]])).logits[0, :-1].float()
+        each = torch.nn.functional.cross_entropy(
+            logits, torch.tensor(plain[1][1:]), ignore_index=IGNORE, reduction="none"
+        )
+        w = torch.tensor(weighted[2][1:])
+        expected = float((each * w).sum() / w.sum())
+        ours, _ = target_loss(model, collate([weighted], tokenizer.pad_token_id))
+    assert float(ours) == pytest.approx(expected, rel=1e-4)
+    assert float(ours) != pytest.approx(
+        float(target_loss(model, collate([plain], tokenizer.pad_token_id))[0]), rel=1e-3
+    )
 
 
 def test_train_tutor_two_lora_steps_registers_an_adapter_with_its_card(tmp_path_factory, dataset):

@@ -122,12 +122,21 @@ class ScriptedPredictor:
         return out
 
 
+DECODINGS = ("structured", "free")
+
+
 @dataclass
 class LMPredictor:
-    """Greedy generation from a model directory, optionally with a LoRA adapter on top.
+    """A model directory, optionally with a LoRA adapter on top, writing one record per example.
 
-    Prompts are left-padded into batches, so one ``generate`` call serves
-    ``batch_size`` examples.
+    ``decoding``:
+
+    - ``"free"``: greedy ``generate``; prompts are left-padded into batches,
+      so one call serves ``batch_size`` examples. Validity measures whether
+      the model writes the JSON shape unaided.
+    - ``"structured"``: ``models.llm.structured``: the model picks every label
+      from its code book by likelihood and writes the strings, and the shape
+      is the grammar's, as when served. One example at a time.
     """
 
     name: str
@@ -136,6 +145,11 @@ class LMPredictor:
     max_new_tokens: int = 160
     batch_size: int = 8
     device: str | None = None  # None: cuda when available, else cpu
+    decoding: str = "free"
+
+    def __post_init__(self) -> None:
+        if self.decoding not in DECODINGS:
+            raise ValueError(f"decoding {self.decoding!r} must be one of {', '.join(DECODINGS)}")
 
     def _load(self) -> tuple[Any, Any]:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -159,6 +173,15 @@ class LMPredictor:
         import torch
 
         tokenizer, model = self._load()
+        if self.decoding == "structured":
+            from models.llm.structured import StructuredConfig, decode_record
+
+            config = StructuredConfig()
+            prompts = [
+                tokenizer.apply_chat_template(e["messages"], add_generation_prompt=True, return_dict=True)["input_ids"]
+                for e in examples
+            ]
+            return [decode_record(model, tokenizer, list(ids), config) for ids in prompts]
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         out: list[str] = []
         for start in range(0, len(examples), self.batch_size):

@@ -39,10 +39,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from models.llm.turnformat import FIELDS, HINT_BUTTON, build_messages
+from models.llm.turnformat import HINT_BUTTON, build_messages
 from tutor.agents import pipeline
 from tutor.agents.backends import BackendError, VerbalRequest
 from tutor.agents.guard import Secret, find_leaks, mask_quotes
+from tutor.agents.llm.served import forced_prefix, string_end
 from tutor.agents.problem import Position, ProblemKey
 from tutor.agents.record import SOLUTION_ACTIONS
 from tutor.agents.simstudents import Observation, SimStudent
@@ -59,33 +60,6 @@ class Writer(Protocol):
     def utterances(self, prompts: Sequence[tuple[list[dict], str]]) -> list[str]: ...
 
 
-def forced_prefix(decided: dict) -> str:
-    """The turn record up to the utterance's opening quote, with the policy's labels (what serving forces).
-
-    >>> forced_prefix({"evaluation": "b", "action": 3, "subproblem_state": "y", "subproblem": "Why?"})
-    '{"evaluation":"b","action":3,"subproblem_state":"y","subproblem":"Why?","utterance":"'
-    """
-    head = json.dumps({k: decided[k] for k in FIELDS[:-1]}, ensure_ascii=False, separators=(",", ":"))
-    return head[:-1] + ',"utterance":"'
-
-
-def closing_quote(raw: str) -> int | None:
-    """Where the first unescaped double quote of ``raw`` is: the end of the utterance string.
-
-    >>> closing_quote('Well done." }'), closing_quote("still open")
-    (10, None)
-    """
-    escaped = False
-    for i, ch in enumerate(raw):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == '"':
-            return i
-    return None
-
-
 def utterance_from(raw: str) -> str:
     """The JSON string a model wrote after the forced opening quote, unescaped; up to its closing quote.
 
@@ -94,7 +68,7 @@ def utterance_from(raw: str) -> str:
     >>> utterance_from('cut off mid-sent')
     'cut off mid-sent'
     """
-    end = closing_quote(raw)
+    end = string_end(raw)
     if end is not None:
         raw = raw[:end]
     try:
@@ -158,7 +132,7 @@ class _StringClosed:
         import torch
 
         texts = self.tokenizer.batch_decode(input_ids[:, self.width :], skip_special_tokens=True)
-        return torch.tensor([closing_quote(t) is not None for t in texts], device=input_ids.device)
+        return torch.tensor([string_end(t) is not None for t in texts], device=input_ids.device)
 
 
 class _Probe:

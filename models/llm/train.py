@@ -56,6 +56,9 @@ class TrainConfig:
     eval_examples: int = 32
     num_threads: int | None = None
     log_every: int = 0  # print the loss and the pace every N steps (0: quiet)
+    # Loss weight of the label tokens (evaluation, action, state) against the strings'. The
+    # labels are ~15 of a target's ~70 tokens, so at 1 the words dominate what a short run learns.
+    label_weight: float = 1.0
     device: str | None = None  # None: cuda when available, else cpu
 
 
@@ -66,18 +69,28 @@ def pick_device(requested: str | None = None) -> str:
     return requested or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def encode(tokenizer: Any, example: dict, max_len: int) -> tuple[list[int], list[int]] | None:
-    """Token ids and labels for one example: prompt masked out, target plus end-of-turn learned."""
+def encode(
+    tokenizer: Any, example: dict, max_len: int, label_weight: float = 1.0
+) -> tuple[list[int], list[int], list[float]] | None:
+    """Token ids, labels and loss weights for one example: prompt masked out, target plus end-of-turn learned.
+
+    Target tokens that start inside the label fields (up to ``,"subproblem":``)
+    weigh ``label_weight``; the rest, and the end-of-turn token, weigh 1.
+    """
     prompt = tokenizer.apply_chat_template(example["messages"], add_generation_prompt=True, return_dict=True)[
         "input_ids"
     ]
-    target = tokenizer(example["target"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    if len(prompt) + len(target) > max_len:
+    target = example["target"]
+    encoded = tokenizer(target, add_special_tokens=False, return_offsets_mapping=True)
+    labels_end = target.find(',"subproblem":')
+    weights = [label_weight if start < labels_end else 1.0 for start, _ in encoded["offset_mapping"]] + [1.0]
+    target_ids = list(encoded["input_ids"]) + [tokenizer.eos_token_id]
+    if len(prompt) + len(target_ids) > max_len:
         return None
-    return list(prompt) + target, [IGNORE] * len(prompt) + target
+    return list(prompt) + target_ids, [IGNORE] * len(prompt) + target_ids, [0.0] * len(prompt) + weights
 
 
-def collate(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict:
+def collate(rows: list[tuple[list[int], list[int], list[float]]], pad_id: int) -> dict:
     """Left-padded tensors, so every row's target sits at the right end.
 
     Then the loss needs logits for the last ``keep`` positions only: the
@@ -88,22 +101,31 @@ def collate(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict:
     """
     import torch
 
-    width = max(len(ids) for ids, _ in rows)
+    width = max(len(row[0]) for row in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+    weights = torch.zeros((len(rows), width), dtype=torch.float)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, (row_ids, row_labels) in enumerate(rows):
+    for i, (row_ids, row_labels, row_weights) in enumerate(rows):
         ids[i, width - len(row_ids) :] = torch.tensor(row_ids)
         labels[i, width - len(row_labels) :] = torch.tensor(row_labels)
+        weights[i, width - len(row_weights) :] = torch.tensor(row_weights)
         mask[i, width - len(row_ids) :] = 1
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
     learned = (labels != IGNORE).any(dim=0).nonzero()
     keep = width - int(learned[0]) if len(learned) else 1
-    return {"input_ids": ids, "attention_mask": mask, "position_ids": positions, "labels": labels, "keep": keep}
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "position_ids": positions,
+        "labels": labels,
+        "weights": weights,
+        "keep": keep,
+    }
 
 
 def target_loss(model: Any, batch: dict) -> tuple[Any, int]:
-    """Mean cross-entropy over the target tokens, and how many there were."""
+    """Cross-entropy over the target tokens, weighted by ``batch["weights"]``, and how many tokens there were."""
     import torch.nn.functional as F
 
     keep, device = batch["keep"], model.device
@@ -115,9 +137,12 @@ def target_loss(model: Any, batch: dict) -> tuple[Any, int]:
     )
     logits = out.logits[:, :-1, :]  # the logit at position t predicts token t + 1
     gold = batch["labels"][:, -keep:].to(device)
+    weights = batch["weights"][:, -keep:].to(device).reshape(-1)
     n = int((gold != IGNORE).sum())
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), gold.reshape(-1), ignore_index=IGNORE)
-    return loss, n
+    each = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(), gold.reshape(-1), ignore_index=IGNORE, reduction="none"
+    )
+    return (each * weights).sum() / weights.sum().clamp(min=1e-9), n
 
 
 def _seed(seed: int) -> None:
@@ -169,9 +194,9 @@ def _mean_loss(model: Any, rows: list, pad_id: int, batch_size: int) -> float | 
     return total / tokens if tokens else None
 
 
-def _encode_all(tokenizer: Any, examples: list[dict], max_len: int) -> tuple[list, int]:
+def _encode_all(tokenizer: Any, examples: list[dict], max_len: int, label_weight: float = 1.0) -> tuple[list, int]:
     """The encoded examples that fit ``max_len``, and how many did not."""
-    rows = [encode(tokenizer, e, max_len) for e in examples]
+    rows = [encode(tokenizer, e, max_len, label_weight) for e in examples]
     kept = [r for r in rows if r is not None]
     return kept, len(rows) - len(kept)
 
@@ -193,7 +218,7 @@ def fit(dataset_dir: str | Path, base_dir: str | Path, out_dir: str | Path, conf
     model.to(pick_device(config.device))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
-    train_rows, skipped = _encode_all(tokenizer, read_split(dataset_dir, "train"), config.max_len)
+    train_rows, skipped = _encode_all(tokenizer, read_split(dataset_dir, "train"), config.max_len, config.label_weight)
     if not train_rows:
         raise ValueError(f"no training example fits max_len={config.max_len} ({skipped} skipped)")
     validation = read_split(dataset_dir, "validation")

@@ -4,7 +4,11 @@ Two measurements in one run, every system on the same examples:
 
 - the held-out ``test`` split (problems the model never trained on): the
   model writes the whole turn record from the prompt alone; JSON validity,
-  and accuracy and macro-F1 of evaluation, action and state against gold;
+  and accuracy and macro-F1 of evaluation, action and state against gold.
+  ``--decoding structured`` (the default) has the model choose each label
+  from its code book by likelihood and keeps the shape by grammar, as
+  served; ``--decoding free`` is plain greedy generation, whose validity
+  measures whether the model writes the shape unaided;
 - the simulated students on the same held-out problems: the policy decides,
   the model words each turn after the decided labels (as served), and we
   count telling (before and after the leak guard) and success@7.
@@ -22,11 +26,34 @@ from django.core.management.base import BaseCommand, CommandError
 
 from models.llm import registry
 from models.llm.base import BaseModelError
-from models.llm.evaluate import LMPredictor, ScriptedPredictor, evaluate, gains, simulate, write_report
+from models.llm.dataset import read_split
+from models.llm.evaluate import (
+    DECODINGS,
+    LMPredictor,
+    ScriptedPredictor,
+    evaluate,
+    gains,
+    run,
+    simulate,
+    spread,
+    write_report,
+)
 from models.llm.simulate import LMWriter
+from models.llm.turnformat import LABELS
 from tutor.tutormodels import catalog
 
 TUNED = "finetuned"  # the evaluated model's row; report["model"] names it
+
+
+def free_decoding(predictor: LMPredictor, dataset, split: str, limit: int | None) -> dict:
+    """Validity and label accuracies of ``predictor`` on the report's examples, plus three raw outputs."""
+    examples = spread(read_split(dataset, split), limit)
+    result, outputs = run(predictor, examples)
+    return {
+        "json_validity": result["json_validity"],
+        **{label: result[label]["accuracy"] for label in LABELS},
+        "samples": outputs[:3],
+    }
 
 
 class Command(BaseCommand):
@@ -45,6 +72,13 @@ class Command(BaseCommand):
         parser.add_argument("--utterance-tokens", type=int, default=64, help="most tokens of a worded utterance")
         parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is best on a busy CPU)")
         parser.add_argument("--no-base", action="store_true", help="skip the untuned base (saves time)")
+        parser.add_argument(
+            "--decoding",
+            choices=DECODINGS,
+            default="structured",
+            help="structured: labels chosen from the code books by likelihood, the shape by grammar, as served "
+            "(models/llm/structured.py); free: plain greedy generation, which also measures the JSON shape",
+        )
 
     def handle(self, *args, **opts):
         if opts["dialogues"] < 0 or opts["max_turns"] < 1:
@@ -59,7 +93,7 @@ class Command(BaseCommand):
         except (registry.RegistryError, BaseModelError) as error:
             raise CommandError(str(error)) from error
         dataset = opts["dataset"] or entry.card["dataset"]["path"]
-        generation = {k: opts[k] for k in ("max_new_tokens", "batch_size", "device")}
+        generation = {k: opts[k] for k in ("max_new_tokens", "batch_size", "device", "decoding")}
         tuned_dir, tuned_adapter = (base, adapter) if adapter is not None else (entry.path / "model", None)
         systems = [LMPredictor(TUNED, tuned_dir, tuned_adapter, **generation)]
         if not opts["no_base"]:
@@ -67,6 +101,10 @@ class Command(BaseCommand):
         systems.append(ScriptedPredictor(dataset))
         try:
             report = evaluate(systems, dataset, split=opts["split"], limit=opts["limit"])
+            if opts["decoding"] == "structured":
+                # The same model writing the record unaided, for the reader: how much the grammar carries.
+                free = LMPredictor(TUNED, tuned_dir, tuned_adapter, **(generation | {"decoding": "free"}))
+                report["finetuned_free_decoding"] = free_decoding(free, dataset, opts["split"], opts["limit"])
             if opts["dialogues"]:
                 # The utterance alone: the labels are forced, as when served.
                 wording = {"batch_size": opts["batch_size"], "device": opts["device"]}
@@ -81,6 +119,7 @@ class Command(BaseCommand):
         except (OSError, ValueError) as error:
             raise CommandError(f"{error} (dataset {dataset}: rebuild it with build_tutor_dataset)") from error
         report["model"] = opts["model"]
+        report["decoding"] = opts["decoding"]
         report["gain_over"] = {ref: gains(report, TUNED, ref) for ref in report["systems"] if ref != TUNED}
         path = write_report(entry.path, report)
         summary = {name: {k: v for k, v in r.items() if k != "n"} for name, r in report["systems"].items()}

@@ -39,6 +39,12 @@ class Command(BaseCommand):
             "--target-modules", default=",".join(defaults.target_modules), help="comma-separated, e.g. q_proj,v_proj"
         )
         parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CPU (measure first)")
+        parser.add_argument(
+            "--label-weight",
+            type=float,
+            default=defaults.label_weight,
+            help="loss weight of the label tokens (evaluation, action, state) against the strings'",
+        )
         parser.add_argument("--log-every", type=int, default=0, help="print loss and s/step every N steps")
         parser.add_argument("--threads", type=int, default=None)
         parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
@@ -61,6 +67,7 @@ class Command(BaseCommand):
             target_modules=tuple(m.strip() for m in opts["target_modules"].split(",") if m.strip()),
             bf16=opts["bf16"],
             log_every=opts["log_every"],
+            label_weight=opts["label_weight"],
             device=opts["device"],
         )
         try:
