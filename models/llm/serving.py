@@ -115,8 +115,9 @@ class Engine:
         self._thread: threading.Thread | None = None
         self.model: Any = None
         self.tokenizer: Any = None
-        self.steps = 0  # decode steps run, and rows decoded in them (for the bench)
+        self.steps = 0  # decode steps run, rows decoded in them, and their time (for the bench)
         self.row_steps = 0
+        self.step_seconds = 0.0
 
     # --- loading ----------------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -333,6 +334,13 @@ class Engine:
 
     def _step(self) -> None:
         """Feed every row its last token, pick the next ones greedily, drop the rows that are done."""
+        started = time.perf_counter()
+        try:
+            self._decode_step()
+        finally:
+            self.step_seconds += time.perf_counter() - started
+
+    def _decode_step(self) -> None:
         import torch
 
         rows = self._rows
