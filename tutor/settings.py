@@ -309,6 +309,9 @@ _SERVED = {
     "timeout_s": float(os.environ.get("TUTOR_SERVED_TIMEOUT_S", "20")),
     "max_new_tokens": int(os.environ.get("TUTOR_SERVED_MAX_NEW_TOKENS", "96")),
     "dtype": os.environ.get("TUTOR_SERVED_DTYPE", "auto"),
+    # torch CPU threads of the engine; unset: every core but one, which stays free for the worker's
+    # other threads. A box that only serves the model may give it all (bench/README.md, generation).
+    "num_threads": int(os.environ["TUTOR_SERVED_THREADS"]) if os.environ.get("TUTOR_SERVED_THREADS") else None,
 }
 TUTOR_BACKEND_OPTIONS = {
     "scripted": {},
