@@ -12,9 +12,10 @@ the words coming back as ``LiveDeltas`` frames on the Redis channel layer,
 where this bench listens as the sessions' sockets would.
 
 Needs PostgreSQL and Redis. One command: it drops and re-creates its own
-database, imports the demo curricula, creates ``--sessions`` + 1 students with
-a session each on the first fractions problem, and times, against plain
-``model.generate`` on the same model in the same run:
+database (dropped again at the end) and flushes its Redis database, imports
+the demo curricula, creates ``--sessions`` + 1 students with a session each
+on the first fractions problem, and times, against plain ``model.generate``
+on the same model in the same run:
 
 - ``single``: session 0's second turn alone (its first turn cached the
   stable prefix): TTFT (message stored -> first frame) and decode tok/s
@@ -84,13 +85,15 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
     }
 
 
-def recreate_database(url: str) -> None:
+def recreate_database(url: str, create: bool = True) -> None:
+    """Drop the bench's database, and create it afresh unless ``create`` is false (the clean-up)."""
     import psycopg
 
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def plain_baseline(threads: int, tokens: int, adapter: str | None) -> dict:
@@ -272,6 +275,10 @@ def main() -> int:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             worker.kill()
+        from django.db import connections
+
+        connections.close_all()
+        recreate_database(args.database_url, create=False)
     single = result["single"]
     out = {
         "bench": "generation_worker",
