@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -53,8 +52,8 @@ sys.path.insert(0, str(ROOT))
 
 from sklearn.metrics import f1_score  # noqa: E402
 
+from models.llm.simulate import states_answer  # noqa: E402
 from tutor.agents import pipeline  # noqa: E402
-from tutor.agents.guard import Secret, find_leaks, mask_quotes  # noqa: E402
 from tutor.agents.problem import Position  # noqa: E402
 from tutor.agents.simstudents import Observation, load_problem_keys, population  # noqa: E402
 from tutor.dialogue.answers import check  # noqa: E402
@@ -83,24 +82,6 @@ def curricula() -> dict[str, tuple[list, int]]:
 
 def literal_answer(spec: dict) -> str:
     return str(spec["references"][0]) if spec["kind"] == "text" else str(spec["value"])
-
-
-def literal_forms(spec: dict) -> list[str]:
-    """The answer as the curriculum writes it: the independent half of the telling check."""
-    if spec["kind"] in ("number", "expression", "choice"):
-        return [str(spec["value"])]
-    return []
-
-
-def states_answer(text: str, spec: dict, visible: str, quoted: tuple[str, ...] = ()) -> bool:
-    text = mask_quotes(text, quoted)
-    if find_leaks(text, [Secret("answer", spec)], visible):
-        return True
-    for form in literal_forms(spec):
-        pattern = rf"(?<![\w/.]){re.escape(form)}(?![\w/]|\.\d)"
-        if re.search(pattern, text) and not re.search(pattern, visible):
-            return True
-    return False
 
 
 def detector_recall(keys_by_curriculum) -> float:

@@ -15,20 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from django.conf import settings as django_settings
 
-from tests.test_load_bench import _bench_database_url
+# Skipped, as the load bench's smoke test is, unless PostgreSQL and Redis are configured.
+from tests.test_load_bench import _bench_database_url, pytestmark  # noqa: F401 - pytest reads pytestmark
 
 ROOT = Path(__file__).resolve().parent.parent
-
-pytestmark = [
-    pytest.mark.distributed,
-    pytest.mark.skipif(
-        django_settings.EMBEDDED_DB or not django_settings.REDIS_URL,
-        reason="needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); .ci/run sets both",
-    ),
-]
 
 
 def test_two_sessions_are_served_through_the_gpu_worker_and_reported():

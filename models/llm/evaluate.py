@@ -22,7 +22,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -170,7 +170,6 @@ class LMPredictor:
         return tokenizer, model
 
     def predict(self, examples: Sequence[dict]) -> list[str]:
-        import torch
 
         tokenizer, model = self._load()
         if self.decoding == "structured":
@@ -182,23 +181,35 @@ class LMPredictor:
                 for e in examples
             ]
             return [decode_record(model, tokenizer, list(ids), config) for ids in prompts]
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        out: list[str] = []
-        for start in range(0, len(examples), self.batch_size):
-            chats = [e["messages"] for e in examples[start : start + self.batch_size]]
-            texts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in chats]
-            inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-            width = inputs["input_ids"].shape[1]
-            with torch.no_grad():
-                generated = model.generate(
-                    **inputs,
-                    max_new_tokens=self.max_new_tokens,
-                    do_sample=False,
-                    pad_token_id=pad,
-                    stopping_criteria=[_ObjectClosed(tokenizer, width)],
-                )
-            out += tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
-        return out
+        texts = [
+            tokenizer.apply_chat_template(e["messages"], add_generation_prompt=True, tokenize=False) for e in examples
+        ]
+        return greedy_batches(tokenizer, model, texts, self.max_new_tokens, self.batch_size, done=object_closed)
+
+
+def greedy_batches(
+    tokenizer: Any, model: Any, texts: Sequence[str], max_new_tokens: int, batch_size: int, done: Callable[[str], bool]
+) -> list[str]:
+    """Greedy continuations of ``texts``, left-padded ``batch_size`` at a time; a row stops once ``done(its text)``."""
+    import torch
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    out: list[str] = []
+    for start in range(0, len(texts), batch_size):
+        inputs = tokenizer(
+            list(texts[start : start + batch_size]), return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(model.device)
+        width = inputs["input_ids"].shape[1]
+        with torch.no_grad():
+            generated = model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=pad,
+                stopping_criteria=[_RowsDone(tokenizer, width, done)],
+            )
+        out += tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
+    return out
 
 
 def object_closed(text: str) -> bool:
@@ -230,17 +241,17 @@ def object_closed(text: str) -> bool:
     return False
 
 
-class _ObjectClosed:
-    """Stops a row once its first JSON object is complete, so a chatty model does not run to max_new_tokens."""
+class _RowsDone:
+    """A stopping criterion: each row stops once ``done`` holds for its new text (a model need not run on)."""
 
-    def __init__(self, tokenizer: Any, width: int) -> None:
-        self.tokenizer, self.width = tokenizer, width
+    def __init__(self, tokenizer: Any, width: int, done: Callable[[str], bool]) -> None:
+        self.tokenizer, self.width, self.done = tokenizer, width, done
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
         texts = self.tokenizer.batch_decode(input_ids[:, self.width :], skip_special_tokens=True)
-        return torch.tensor([object_closed(t) for t in texts], device=input_ids.device)
+        return torch.tensor([self.done(t) for t in texts], device=input_ids.device)
 
 
 def spread(examples: list[dict], limit: int | None) -> list[dict]:

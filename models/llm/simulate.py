@@ -97,42 +97,18 @@ class LMWriter:
         return self._loaded
 
     def utterances(self, prompts: Sequence[tuple[list[dict], str]]) -> list[str]:
-        import torch
+        from models.llm.evaluate import greedy_batches
 
         tokenizer, model = self._load()
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        out: list[str] = []
-        for start in range(0, len(prompts), self.batch_size):
-            chunk = prompts[start : start + self.batch_size]
-            texts = [
-                tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) + prefix
-                for messages, prefix in chunk
-            ]
-            inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-            width = inputs["input_ids"].shape[1]
-            with torch.no_grad():
-                generated = model.generate(
-                    **inputs,
-                    max_new_tokens=self.max_new_tokens,
-                    do_sample=False,
-                    pad_token_id=pad,
-                    stopping_criteria=[_StringClosed(tokenizer, width)],
-                )
-            out += [utterance_from(t) for t in tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)]
-        return out
-
-
-class _StringClosed:
-    """Stops a row once its utterance string is closed: the rest of the record is not needed (as when served)."""
-
-    def __init__(self, tokenizer: Any, width: int) -> None:
-        self.tokenizer, self.width = tokenizer, width
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        texts = self.tokenizer.batch_decode(input_ids[:, self.width :], skip_special_tokens=True)
-        return torch.tensor([string_end(t) is not None for t in texts], device=input_ids.device)
+        texts = [
+            tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False) + prefix
+            for messages, prefix in prompts
+        ]
+        # A row stops once its utterance string is closed: the rest of the record is not needed (as when served).
+        raw = greedy_batches(
+            tokenizer, model, texts, self.max_new_tokens, self.batch_size, done=lambda t: string_end(t) is not None
+        )
+        return [utterance_from(t) for t in raw]
 
 
 class _Probe:
