@@ -96,19 +96,15 @@ def recreate_database(url: str, create: bool = True) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def plain_baseline(threads: int, tokens: int, adapter: str | None) -> dict:
+def plain_baseline(tokenizer, base_dir: str, threads: int, tokens: int, adapter: str | None) -> dict:
     """``model.generate`` on the worker's model (SmolLM2 with the same adapter merged), same prompt shape."""
     import torch
-    from django.conf import settings
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     from bench.generation import plain, turn_prompts
-    from models.llm.base import resolve_base
 
     torch.set_num_threads(threads)
-    path = resolve_base(None, settings.DATA_DIR)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)
     if adapter:
         from peft import PeftModel
 
@@ -261,9 +257,9 @@ def main() -> int:
     env["TUTOR_SERVED_BASE_DIR"] = str(resolve_base(None, settings.DATA_DIR))
     if args.adapter:
         env["TUTOR_SERVED_ADAPTER_DIR"] = args.adapter
-    baseline = plain_baseline(args.threads, args.tokens, args.adapter or None)
+    tokenizer = AutoTokenizer.from_pretrained(env["TUTOR_SERVED_BASE_DIR"], local_files_only=True)
+    baseline = plain_baseline(tokenizer, env["TUTOR_SERVED_BASE_DIR"], args.threads, args.tokens, args.adapter or None)
     log(f"plain generate: {baseline}")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base(None, settings.DATA_DIR), local_files_only=True)
     logdir = Path(tempfile.mkdtemp(prefix="gen-worker-bench-"))
     worker, name = start_worker(env, args.sessions, logdir)
     log(f"worker {name} up (log {logdir / 'worker.log'})")
