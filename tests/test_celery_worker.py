@@ -21,6 +21,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings as django_settings
 
+from tests.markers import needs_postgres_and_redis
 from tests.test_session_socket import TIMEOUT, open_socket, receive_until_reply, say
 from tutor.dialogue.models import Message
 
@@ -32,10 +33,7 @@ WORKER_TIMEOUT = 30
 pytestmark = [
     pytest.mark.distributed,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        django_settings.EMBEDDED_DB or not django_settings.REDIS_URL,
-        reason="needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); .ci/run sets both",
-    ),
+    needs_postgres_and_redis,
 ]
 
 

@@ -32,7 +32,6 @@ import uuid
 
 import pytest
 import redis
-from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 
@@ -48,15 +47,13 @@ from tests.chaos_support import (
     start_process,
     wait_until,
 )
+from tests.markers import needs_postgres_and_redis
 from tutor.dialogue.models import Message
 
 pytestmark = [
     pytest.mark.distributed,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        django_settings.EMBEDDED_DB or not django_settings.REDIS_URL,
-        reason="needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); .ci/run sets both",
-    ),
+    needs_postgres_and_redis,
     pytest.mark.skipif(not PrivateRedis.available(), reason="needs the redis-server binary"),
 ]
 

@@ -15,12 +15,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings as django_settings
 
-# Skipped, as the load bench's smoke test is, unless PostgreSQL and Redis are configured.
-from tests.test_load_bench import _bench_database_url, pytestmark  # noqa: F401 - pytest reads pytestmark
+from tests.markers import needs_postgres_and_redis
+from tests.test_load_bench import _bench_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+pytestmark = [pytest.mark.distributed, needs_postgres_and_redis]
 
 
 def test_two_sessions_are_served_through_the_gpu_worker_and_reported():

@@ -20,14 +20,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from tests.markers import needs_postgres_and_redis
+
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [
     pytest.mark.distributed,
-    pytest.mark.skipif(
-        django_settings.EMBEDDED_DB or not django_settings.REDIS_URL,
-        reason="needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); .ci/run sets both",
-    ),
+    needs_postgres_and_redis,
 ]
 
 

@@ -12,9 +12,9 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.utils import timezone
 
+from tests.markers import needs_postgres_and_redis
 from tests.test_celery_worker import WORKER_TIMEOUT, celery_worker  # noqa: F401 - the worker fixture
 from tutor.dialogue.actions import session_start
 from tutor.dialogue.models import TutorSession
@@ -25,10 +25,7 @@ from tutor.privacy.tasks import privacy_deletions_due, transcripts_purge
 pytestmark = [
     pytest.mark.distributed,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        django_settings.EMBEDDED_DB or not django_settings.REDIS_URL,
-        reason="needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); .ci/run sets both",
-    ),
+    needs_postgres_and_redis,
 ]
 
 

@@ -25,6 +25,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from tests.llm_fixtures import smollm2_dir
+from tests.markers import needs_postgres_and_redis
 from tests.test_celery_worker import _database_url
 from tests.test_session_socket import open_socket, receive_until_reply
 from tutor.dialogue.models import Message
@@ -37,10 +38,7 @@ SLOW = 180
 pytestmark = [
     pytest.mark.distributed,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        django_settings.EMBEDDED_DB or not django_settings.REDIS_URL,
-        reason="needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); .ci/run sets both",
-    ),
+    needs_postgres_and_redis,
 ]
 
 
