@@ -101,7 +101,7 @@ def plain(model, ids: list[int], tokens: int) -> dict:
         def end(self) -> None:
             pass
 
-    x = torch.tensor([ids])
+    x = torch.tensor([ids], device=model.device)
     eos = model.generation_config.eos_token_id
     clock = Clock()
     with torch.inference_mode():

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from models.llm.evaluate import macro_f1, score
 from models.llm.registry import REPORT
+from models.llm.serving import auto_dtype
 from models.llm.simulate import forced_prefix, play_all, utterance_from
 from tests.llm_fixtures import DEMO, TINY_MODEL, tiny_registry
 from tutor.agents.simstudents import load_problem_keys, population
@@ -36,12 +37,13 @@ def test_macro_f1_weighs_a_rare_class_like_a_common_one():
 def test_eval_tutor_writes_a_side_by_side_report_into_the_registry(tmp_path_factory, settings, capsys):
     settings.MODEL_REGISTRY_DIR = tiny_registry(tmp_path_factory)
     args = ["--model", TINY_MODEL, "--limit", "2", "--max-new-tokens", "12", "--batch-size", "2", "--dialogues", "0"]
-    call_command("eval_tutor", *args)
+    call_command("eval_tutor", *args, "--dtype", "float32")
     summary = json.loads(capsys.readouterr().out)
     report = json.loads((settings.MODEL_REGISTRY_DIR / TINY_MODEL / REPORT).read_text())
     assert summary["report"].endswith(REPORT)
     assert report["split"] == "test" and report["n"] == 2
     assert report["model"] == TINY_MODEL and set(report["systems"]) == {"finetuned", "base", "scripted"}
+    assert report["dtype"] == "float32"
     for result in report["systems"].values():
         assert 0.0 <= result["json_validity"] <= 1.0
         assert {"accuracy", "macro_f1"} <= set(result["action"])
@@ -114,6 +116,7 @@ def test_eval_tutor_plays_simulated_students_with_each_system_wording(tmp_path_f
     summary = json.loads(capsys.readouterr().out)
     report = json.loads((settings.MODEL_REGISTRY_DIR / TINY_MODEL / REPORT).read_text())
     assert set(report["dialogues"]) == set(summary["dialogues"]) == {"finetuned", "base", "scripted"}
+    assert report["dtype"] == auto_dtype("cpu")  # by default, the dtype the engine serves in here
     for result in report["dialogues"].values():
         assert result["dialogues"] == 2 and 0 < result["turns"] <= 4
         assert result["telling_rate"] == 0.0 and 0.0 <= result["telling_rate_raw"] <= 1.0

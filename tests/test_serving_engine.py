@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from models.llm.serving import Engine, EngineConfig, EngineTimeout
+from models.llm.serving import Engine, EngineConfig, EngineTimeout, auto_dtype
 from tests.llm_fixtures import smollm2_dir
 from tests.test_llm_backends import _save_tiny_model
 from tutor.agents import pipeline
@@ -174,3 +174,24 @@ def test_real_smollm2_writes_only_the_utterance_and_stops_at_the_closing_quote(t
     request = engine.submit(ids, max_new_tokens=60, timeout_s=60, stop=None, cache_key="maya")
     list(engine.deltas(request))
     assert request.reused_tokens == len(ids) - 1
+
+
+@pytest.mark.parametrize(
+    ("avx512_bf16", "amx", "expected"),
+    [(False, False, "float32"), (True, False, "bfloat16"), (False, True, "bfloat16")],
+)
+def test_auto_dtype_is_bfloat16_only_on_a_cpu_with_native_bf16(monkeypatch, avx512_bf16, amx, expected):
+    import torch
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    assert auto_dtype("cpu") == expected
+    assert auto_dtype("cuda") == "bfloat16"
+
+
+def test_auto_dtype_is_float32_where_torch_has_no_cpu_probes(monkeypatch):
+    import torch
+
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    assert auto_dtype("cpu") == "float32"

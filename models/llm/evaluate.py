@@ -146,6 +146,7 @@ class LMPredictor:
     batch_size: int = 8
     device: str | None = None  # None: cuda when available, else cpu
     decoding: str = "free"
+    dtype: str = "auto"  # auto: as served (models.llm.serving.auto_dtype), float32, bfloat16
 
     def __post_init__(self) -> None:
         if self.decoding not in DECODINGS:
@@ -163,9 +164,13 @@ class LMPredictor:
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, self.adapter_dir)
+        import torch
+
+        from models.llm.serving import auto_dtype
         from models.llm.train import pick_device
 
-        model.to(pick_device(self.device))
+        device = pick_device(self.device)
+        model.to(device=device, dtype=getattr(torch, auto_dtype(device) if self.dtype == "auto" else self.dtype))
         model.eval()
         return tokenizer, model
 

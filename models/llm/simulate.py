@@ -87,13 +87,16 @@ class LMWriter:
     max_new_tokens: int = 96
     batch_size: int = 8
     device: str | None = None
+    dtype: str = "auto"
     _loaded: tuple[Any, Any] | None = field(default=None, init=False, repr=False)
 
     def _load(self) -> tuple[Any, Any]:
         if self._loaded is None:
             from models.llm.evaluate import LMPredictor
 
-            self._loaded = LMPredictor(self.name, self.model_dir, self.adapter_dir, device=self.device)._load()
+            self._loaded = LMPredictor(
+                self.name, self.model_dir, self.adapter_dir, device=self.device, dtype=self.dtype
+            )._load()
         return self._loaded
 
     def utterances(self, prompts: Sequence[tuple[list[dict], str]]) -> list[str]:

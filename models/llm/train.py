@@ -50,7 +50,7 @@ class TrainConfig:
     # LoRA on the top N decoder layers only (0: all). Backpropagation then stops at the lowest adapted
     # layer, so a step costs a forward pass plus a backward through N layers: the CPU budget's main lever.
     top_layers: int = 0
-    bf16: bool = False  # bfloat16 autocast for the forward pass (faster only where the CPU has bf16 units)
+    bf16: bool = False  # bfloat16 autocast for the forward pass (GPU, or a CPU with bf16 units: auto_dtype)
     warmup_fraction: float = 0.05
     save_every: int = 100
     eval_examples: int = 32
@@ -247,7 +247,7 @@ def fit(dataset_dir: str | Path, base_dir: str | Path, out_dir: str | Path, conf
             order.shuffle(more)
             queue += more
         batch_ids, queue = queue[: config.batch_size], queue[config.batch_size :]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16 and model.device.type == "cpu"):
+        with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=config.bf16):
             loss, _ = target_loss(model, collate([train_rows[i] for i in batch_ids], pad_id))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)

@@ -45,6 +45,14 @@ from tutor.tutormodels import catalog
 TUNED = "finetuned"  # the evaluated model's row; report["model"] names it
 
 
+def resolved_dtype(dtype: str, device: str | None) -> str:
+    """The dtype the systems ran in, for the report ("auto" resolved as the engine resolves it)."""
+    from models.llm.serving import auto_dtype
+    from models.llm.train import pick_device
+
+    return auto_dtype(pick_device(device)) if dtype == "auto" else dtype
+
+
 def free_decoding(predictor: LMPredictor, dataset, split: str, limit: int | None) -> dict:
     """Validity and label accuracies of ``predictor`` on the report's examples, plus three raw outputs."""
     examples = spread(read_split(dataset, split), limit)
@@ -69,6 +77,12 @@ class Command(BaseCommand):
         parser.add_argument("--max-new-tokens", type=int, default=160)
         parser.add_argument("--batch-size", type=int, default=8)
         parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
+        parser.add_argument(
+            "--dtype",
+            default="auto",
+            choices=("auto", "float32", "bfloat16"),
+            help="weights' dtype (auto: as the engine serves on this machine; see models.llm.serving.auto_dtype)",
+        )
         parser.add_argument("--utterance-tokens", type=int, default=64, help="most tokens of a worded utterance")
         parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is best on a busy CPU)")
         parser.add_argument("--no-base", action="store_true", help="skip the untuned base (saves time)")
@@ -93,7 +107,7 @@ class Command(BaseCommand):
         except (registry.RegistryError, BaseModelError) as error:
             raise CommandError(str(error)) from error
         dataset = opts["dataset"] or entry.card["dataset"]["path"]
-        generation = {k: opts[k] for k in ("max_new_tokens", "batch_size", "device", "decoding")}
+        generation = {k: opts[k] for k in ("max_new_tokens", "batch_size", "device", "decoding", "dtype")}
         tuned_dir, tuned_adapter = (base, adapter) if adapter is not None else (entry.path / "model", None)
         systems = [LMPredictor(TUNED, tuned_dir, tuned_adapter, **generation)]
         if not opts["no_base"]:
@@ -107,7 +121,7 @@ class Command(BaseCommand):
                 report["finetuned_free_decoding"] = free_decoding(free, dataset, opts["split"], opts["limit"])
             if opts["dialogues"]:
                 # The utterance alone: the labels are forced, as when served.
-                wording = {"batch_size": opts["batch_size"], "device": opts["device"]}
+                wording = {k: opts[k] for k in ("batch_size", "device", "dtype")}
                 wording["max_new_tokens"] = opts["utterance_tokens"]
                 writers = {TUNED: LMWriter(TUNED, tuned_dir, tuned_adapter, **wording)}
                 if not opts["no_base"]:
@@ -120,6 +134,7 @@ class Command(BaseCommand):
             raise CommandError(f"{error} (dataset {dataset}: rebuild it with build_tutor_dataset)") from error
         report["model"] = opts["model"]
         report["decoding"] = opts["decoding"]
+        report["dtype"] = resolved_dtype(opts["dtype"], opts["device"])
         report["gain_over"] = {ref: gains(report, TUNED, ref) for ref in report["systems"] if ref != TUNED}
         path = write_report(entry.path, report)
         summary = {name: {k: v for k, v in r.items() if k != "n"} for name, r in report["systems"].items()}

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--target-modules", default=",".join(defaults.target_modules), help="comma-separated, e.g. q_proj,v_proj"
         )
-        parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CPU (measure first)")
+        parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (a GPU, or a CPU with bf16 units)")
         parser.add_argument(
             "--label-weight",
             type=float,
