@@ -1,6 +1,8 @@
 """The leak guard: a reply must not state an answer the policy has not released (pure, no database)."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tutor.agents.guard import SAFE_TEXT, GuardResult, Leak, Secret, StreamGuard, find_leaks, guard
 from tutor.dialogue.answers import number_mentions
@@ -249,7 +251,7 @@ def test_stream_catches_seven_eigh_then_ths():
     streamer = StreamGuard(SEVEN_EIGHTHS, holdback=48)
     first = streamer.feed("Right, so altogether that is seven eigh")
     second = streamer.feed("ths of the pizza, as you can see from the picture above.")
-    assert first == "" and second == "" and streamer.finish() == ""
+    assert first == "Right, so altogether that is " and second == "" and streamer.finish() == ""
     assert streamer.leaked and streamer.leaks[0].form == "words"
 
 
@@ -260,11 +262,61 @@ def test_stream_releases_everything_of_a_clean_reply():
         assert "".join(released) == clean and not streamer.leaked
 
 
-def test_stream_holds_back_only_the_tail_while_the_reply_is_clean():
-    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=10)
+def test_stream_holds_back_the_whole_tail_when_a_secret_is_not_a_number():
+    streamer = StreamGuard(OSMOSIS, holdback=10)
     assert streamer.feed("Think about the slices first") == "Think about the sl"  # 28 characters, 10 held
     assert streamer.feed(", then add.") == "ices first,"
     assert streamer.finish() == " then add."
+
+
+def test_stream_of_a_number_secret_holds_only_the_last_word_while_no_number_is_coming():
+    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=48)
+    assert streamer.feed("Good thinking! What do the sli") == "Good thinking! What do the "
+    assert streamer.feed("ces tell you, do you think?") == "slices tell you, do you think"  # the last token waits
+    assert streamer.finish() == "?"
+
+
+def test_stream_of_a_number_secret_holds_from_a_number_word_or_digit_on():
+    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=48)
+    assert streamer.feed("Nearly. Count them again: seven slices and") == "Nearly. Count them again: "
+    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=48)
+    assert streamer.feed("Look at the 8 slices again, then") == "Look at the "
+    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=48)
+    assert streamer.feed("So far so good. Next, think") == "So far so good. Next, "  # a full stop is not "0.5"
+    assert streamer.feed(" of .5 as") == "think of "
+
+
+def test_stream_of_a_number_secret_still_releases_a_held_tail_past_the_holdback():
+    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=10)
+    assert streamer.feed("One slice is gone; what is left") == "One slice is gone; what is "
+    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=10)
+    assert streamer.feed("Twenty slices would make too many to count") == "Twenty slices would make too many to "
+
+
+ARTICLES = ("a ", "an ")
+PIECES = [
+    "seven", "eighths", "eighth", "7", "/", "8", "0.875", ".", "875", "%", "87.5", "a", "half", "out", "of",
+    "one", "and", "three", "quarters", "slices", "pizza", "Good", "try", "!", ",", "?", "-", "\\frac{7}{8}", "⅞",
+    "point", "over", "the", "fourteen", "sixteenths", "14/16", "Think", "again", "1", "3",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(
+    words=st.lists(st.sampled_from(PIECES), min_size=1, max_size=14),
+    gaps=st.lists(st.sampled_from([" ", "", "  "]), min_size=14, max_size=14),
+    cuts=st.sets(st.integers(min_value=1, max_value=120), max_size=8),
+)
+def test_stream_never_shows_any_part_of_a_number_leak_past_its_article(words, gaps, cuts):
+    text = "".join(w + g for w, g in zip(words, gaps, strict=False)).strip() or "x"
+    released, streamer = stream(text, SEVEN_EIGHTHS, sorted(c for c in cuts if c < len(text)))
+    shown = "".join(released)
+    assert text.startswith(shown)
+    for leak in find_leaks(text, SEVEN_EIGHTHS):
+        lead = next((a for a in ARTICLES if text.startswith(a, leak.start)), "")
+        assert len(shown) <= leak.start + len(lead), (text, shown, leak)
+    if not find_leaks(text, SEVEN_EIGHTHS):
+        assert shown == text and not streamer.leaked
 
 
 def test_stream_lets_a_choice_list_finish_before_judging_it():

@@ -10,8 +10,10 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
+from models.llm.turnformat import HINT_BUTTON
 from tests.test_llm_backends import _save_tiny_model
 from tests.test_session_socket import TIMEOUT, open_socket, say
+from tutor.dialogue.actions import student_message_post, turn_run
 from tutor.dialogue.models import Message
 from tutor.security.ratelimit import llm_tokens_remaining
 from tutor.tutormodels.serving import turn_verbaliser
@@ -70,3 +72,25 @@ def test_a_turn_tried_too_often_is_worded_by_the_scripted_verbaliser(alice, alic
     settings.TUTOR_SERVED_MAX_ATTEMPTS = 2
     assert turn_verbaliser(alice.pk, alice_session.pk, attempts=2).name == "turnmodel"
     assert turn_verbaliser(alice.pk, alice_session.pk, attempts=3).name == "scripted-retry"
+
+
+def test_the_turn_model_sees_the_conversation_so_far(alice, alice_session, monkeypatch):
+    import models.llm.turnformat as turnformat
+
+    seen = []
+    real = turnformat.build_messages
+    monkeypatch.setattr(turnformat, "build_messages", lambda ctx: seen.append(ctx.history) or real(ctx))
+    for client_id, text, kind in [("h-1", "12", "answer"), ("h-2", "", "hint_request"), ("h-3", "6", "answer")]:
+        turn_run(student_message_post(session=alice_session, client_id=client_id, text=text, kind=kind).message.pk)
+    said = list(Message.objects.filter(session=alice_session).order_by("seq"))
+    opening, first, first_reply, hint, hint_reply = said[:5]
+    assert seen[0] == ((opening.role, opening.text),)
+    assert seen[1] == ((opening.role, opening.text), ("student", "12"), ("tutor", first_reply.text))
+    # The last four messages, a hint request as the model was trained to see one.
+    assert seen[2] == (
+        ("student", "12"),
+        ("tutor", first_reply.text),
+        ("student", HINT_BUTTON),
+        ("tutor", hint_reply.text),
+    )
+    assert first.text == "12" and hint.kind == "hint_request"

@@ -52,6 +52,7 @@ from tutor.dialogue.answers import (
     parse_number,
     within,
 )
+from tutor.dialogue.numwords import NUMBER_WORDS
 
 # The reply that replaces a leaking one when no alternative is clean. It has
 # no numbers at all, so it cannot state a number secret.
@@ -401,18 +402,46 @@ def guard(
     return GuardResult("blocked", SAFE_TEXT, tuple(leaks))
 
 
+# Tokens of a streamed tail: words, and any other visible character on its own.
+_TAIL_TOKEN = re.compile(r"[A-Za-z]+|\S")
+# Characters that no number is written with: a tail may be released across them.
+_INERT = set(",;:!?'\"()[]’‘“”–—")
+# Number words that begin no leak by themselves: "a half" is caught from "a" on, and "a" alone says nothing.
+_LEAD_WORDS = NUMBER_WORDS - {"a", "an"}
+
+
+def _may_open_number(text: str, token: re.Match) -> bool:
+    """Whether ``token`` could be the first of a number that is still being written.
+
+    Numbers start with a digit, a sign, a point, a backslash (LaTeX), a
+    vulgar fraction or a number word (``tutor.dialogue.numwords``); the last
+    token may still grow, so it always could.
+    """
+    word, end = token.group(), token.end()
+    if end == len(text):
+        return True
+    if word[0].isalpha():
+        return word.lower() in _LEAD_WORDS
+    if word in _INERT:
+        return False
+    return not (word in ".-" and text[end].isspace())  # a full stop or a dash, not "0.5" or "-3"
+
+
 class StreamGuard:
     """The guard for a reply that arrives in pieces, as a language model streams it.
 
     Each :meth:`feed` returns the text that is safe to show now. The last
-    ``holdback`` characters are always held back, because they may be the
-    start of a leak that is not complete yet ("seven eigh" + "ths"); the
-    default 48 is longer than any plausible answer form ("one hundred and
-    twenty-three and seven eighths" is 46). The whole text so far is checked
-    again on every piece. A leak that lies entirely in the held-back tail
-    only holds the text (the rest of the sentence may still name every
-    option of a choice); a leak that starts before the tail ends the stream:
-    nothing more is released and :attr:`leaked` is True.
+    ``holdback`` characters are held back, because they may be the start of
+    a leak that is not complete yet ("seven eigh" + "ths"); the default 48 is
+    longer than any plausible answer form ("one hundred and twenty-three and
+    seven eighths" is 46). When every secret is a number, only the part of
+    that tail from the first token that could open a number on is held
+    ("Good thinking! What do the slices" goes out whole, but for its last
+    word), so the student sees the first words at once. The whole text so
+    far is checked again on every piece. A leak that lies entirely in the
+    held-back tail only holds the text (the rest of the sentence may still
+    name every option of a choice); a leak that starts before the tail ends
+    the stream: nothing more is released and :attr:`leaked` is True.
 
     >>> stream = StreamGuard([Secret("subproblem 1", {"kind": "number", "value": "7/8"})], holdback=10)
     >>> [stream.feed(piece) for piece in ["Together that is seven eigh", "ths of the pizza, ", "isn't it?"]]
@@ -430,6 +459,7 @@ class StreamGuard:
         self.text = ""
         self.released = 0
         self.leaks: list[Leak] = []
+        self._numbers_only = all(secret.spec.get("kind") == "number" for secret in self.secrets)
 
     @property
     def leaked(self) -> bool:
@@ -440,7 +470,7 @@ class StreamGuard:
         if self.leaked:
             return ""
         self.text += piece
-        safe_end = len(self.text) - self.holdback
+        safe_end = self._held_from()
         if safe_end <= self.released:
             return ""
         leaks = find_leaks(self.text, self.secrets, self.visible)
@@ -458,6 +488,20 @@ class StreamGuard:
             self.leaks = leaks
             return ""
         return self._release(len(self.text))
+
+    def _held_from(self) -> int:
+        """Where the held-back tail starts (see the class docstring)."""
+        text = self.text
+        floor = len(text) - self.holdback
+        if not self._numbers_only:
+            return floor
+        start = max(floor, self.released, 0)
+        while start > 0 and not text[start - 1].isspace():  # from the start of the word the tail cuts
+            start -= 1
+        for token in _TAIL_TOKEN.finditer(text, start):
+            if _may_open_number(text, token):
+                return max(floor, token.start())
+        return len(text)
 
     def _release(self, end: int) -> str:
         out, self.released = self.text[self.released : end], end

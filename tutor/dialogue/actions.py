@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from models.llm.turnformat import HINT_BUTTON
 from tutor.accounts.models import User
 from tutor.agents import pipeline
 from tutor.agents.problem import Position, ProblemKey, Step
@@ -170,6 +171,26 @@ def _enqueue(message_id: int) -> None:
     turn_enqueue(message_id)
 
 
+HISTORY_MESSAGES = 4  # more than a prompt shows (models.llm.turnformat.HISTORY_TURNS)
+
+
+def _history_entry(message: Message) -> tuple[str, str]:
+    if message.kind == Message.Kind.HINT_REQUEST:
+        return message.role, HINT_BUTTON  # as the tutor model saw hint requests in training
+    return message.role, message.text
+
+
+def recent_history(session_id: int, before_seq: int) -> list[tuple[str, str]]:
+    """The session's last few messages before ``before_seq`` as (role, text), oldest first.
+
+    A language model words a turn in the conversation's context: the tutor
+    model was trained on prompts that always carry the opening and the last
+    exchange (``models.llm.dataset``), and without them it parrots the student.
+    """
+    recent = Message.objects.filter(session_id=session_id, seq__lt=before_seq).order_by("-seq")[:HISTORY_MESSAGES]
+    return [_history_entry(m) for m in reversed(recent)]
+
+
 def turn_run(message_id: int) -> list[Message]:
     """Answer ``message_id`` and any earlier unanswered messages of its session.
 
@@ -205,6 +226,7 @@ def turn_run(message_id: int) -> list[Message]:
             done=session.status == TutorSession.Status.DONE,
         )
         replies = []
+        history = recent_history(session.pk, pending[0].seq)
         for student_msg in pending:
             live = LiveDeltas(session.pk, student_msg.seq)  # a language model's guarded words, as they come
             attempts = max(target.turn_attempts, student_msg.turn_attempts)
@@ -217,6 +239,7 @@ def turn_run(message_id: int) -> list[Message]:
                     max_attempts=curriculum.max_attempts,
                     seq=student_msg.seq,
                     retrieve=passage_lookup(curriculum, key),
+                    history=tuple(history),
                 ),
                 verbaliser=turn_verbaliser(session.student_id, session.pk, attempts),
                 similarity=text_similarity(),
@@ -235,6 +258,7 @@ def turn_run(message_id: int) -> list[Message]:
                 record=out.record.as_dict(),
             )
             tutor_msg.streamed_live = live.frames > 0  # publish_replies then sends only the stored message
+            history += [_history_entry(student_msg), _history_entry(tutor_msg)]
             replies.append(tutor_msg)
             learner_evidence_record(
                 student=session.student,

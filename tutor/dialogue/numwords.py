@@ -154,6 +154,8 @@ _JOIN = re.compile(r"\s*-?\s*")  # what may stand between two words of one phras
 _VOCABULARY = (
     set(UNITS) | set(TENS) | set(DENOMINATORS) | {"hundred", "point", "over", "a", "an", "percent", "per", "oh"}
 )
+# The words a number phrase can start with ("a half" starts with "a", but "a" alone states nothing).
+NUMBER_WORDS = frozenset(_VOCABULARY)
 
 
 class _Tokens:

@@ -80,6 +80,11 @@ def warm_up_in_background() -> None:
 
     if settings.TUTOR_TEXT_SIMILARITY != "embeddings" or not settings.TUTOR_WARM_UP:
         return
+    # The imports happen here, before the thread starts: while one thread is inside transformers'
+    # lazy imports, another that imports from it (a turn loading the tutor model) can fail with
+    # "cannot import name ..." (Python's import lock hands it a half-initialised module).
+    import sentence_transformers  # noqa: F401
+    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast  # noqa: F401
 
     def warm() -> None:
         try:
