@@ -1,6 +1,6 @@
 """Serving the tutor model through a real ``gpu``-queue Celery worker: one session alone, then N at once.
 
-    .venv/bin/python bench/generation_worker.py [--sessions 8] [--threads 2] [--tokens 48]
+    .venv/bin/python bench/generation_worker.py [--sessions 8] [--threads N] [--tokens 48]
         [--database-url postgres://postgres@127.0.0.1:5432/tg_gen_bench] [--redis-url redis://127.0.0.1:6379/11]
 
 ``bench/generation.py`` measures the engine in one process; this one measures
@@ -56,7 +56,12 @@ def log(*args) -> None:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sessions", type=int, default=8)
-    p.add_argument("--threads", type=int, default=2, help="torch threads of the worker's engine and the baseline")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=max(1, (os.cpu_count() or 1) - 1),
+        help="torch threads of the worker's engine and the baseline (default: the engine's, every core but one)",
+    )
     p.add_argument("--tokens", type=int, default=48, help="TUTOR_SERVED_MAX_NEW_TOKENS")
     p.add_argument(
         "--adapter",
@@ -109,7 +114,9 @@ def plain_baseline(tokenizer, base_dir: str, threads: int, tokens: int, adapter:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-    model.eval()
+    from models.llm.serving import auto_dtype, keep_weights_foldable
+
+    keep_weights_foldable(model.to(dtype=getattr(torch, auto_dtype("cpu"))).eval())  # as the worker's engine
     cold, _, _ = turn_prompts(tokenizer, 1)
     plain(model, cold, 4)  # kernels warm
     return plain(model, cold, tokens) | {"prompt_tokens": len(cold)}
@@ -187,7 +194,7 @@ async def measure(sessions: list, tokenizer) -> dict:
         started = time.monotonic()
         await listener.turn(session, f"first-{i}", "12")
         log(f"session {i}: first turn in {time.monotonic() - started:.1f}s")
-    single = await listener.turn(sessions[0], "second-0", "I don't know")
+    single = await listener.turn(sessions[0], "second-0", "is it 16?")  # what the N others say
     together = await asyncio.gather(
         *(listener.turn(s, f"second-{i}", "is it 16?") for i, s in enumerate(sessions[1:], start=1))
     )
@@ -253,6 +260,7 @@ def main() -> int:
     from django.conf import settings
 
     from models.llm.base import resolve_base
+    from models.llm.serving import auto_dtype
 
     env["TUTOR_SERVED_BASE_DIR"] = str(resolve_base(None, settings.DATA_DIR))
     if args.adapter:
@@ -281,6 +289,7 @@ def main() -> int:
         "via": f"celery -Q gpu --pool threads --concurrency {args.sessions}, Redis channel layer, PostgreSQL",
         "torch_threads": args.threads,
         "adapter": args.adapter or None,
+        "dtype": auto_dtype("cpu"),
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "plain_generate": baseline,
         **result,

@@ -195,3 +195,21 @@ def test_auto_dtype_is_float32_where_torch_has_no_cpu_probes(monkeypatch):
     monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
     assert auto_dtype("cpu") == "float32"
+
+
+def test_an_engine_with_a_merged_adapter_keeps_its_weights_foldable(tiny_dir, tmp_path):
+    """A merged LoRA model comes back frozen, which sends bfloat16 prefills down a slow matmul path."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    lora = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_dir), LoraConfig(r=2, target_modules=["q_proj"]))
+    lora.save_pretrained(tmp_path / "adapter")
+    engine = Engine(EngineConfig(base_dir=tiny_dir, adapter_dir=str(tmp_path / "adapter"), dtype="bfloat16"))
+    engine.load()
+    try:
+        assert all(p.requires_grad for p in engine.model.parameters())
+        request = engine.submit(_ids(engine, WORDS[0]), max_new_tokens=3, min_new_tokens=3, timeout_s=60)
+        "".join(engine.deltas(request))
+        assert request.new_tokens == 3  # and it still generates
+    finally:
+        engine.close()

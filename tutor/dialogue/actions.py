@@ -31,7 +31,7 @@ from tutor.dialogue.models import Message, TutorSession
 from tutor.dialogue.tutoring import intent_reader, passage_lookup, text_similarity
 from tutor.learners.actions import learner_evidence_record
 from tutor.planning.actions import problem_finished
-from tutor.tutormodels.serving import turn_verbaliser
+from tutor.tutormodels.serving import next_turn_prefill, turn_verbaliser
 
 
 class PostError(ValueError):
@@ -230,6 +230,7 @@ def turn_run(message_id: int) -> list[Message]:
         for student_msg in pending:
             live = LiveDeltas(session.pk, student_msg.seq)  # a language model's guarded words, as they come
             attempts = max(target.turn_attempts, student_msg.turn_attempts)
+            verbaliser = turn_verbaliser(session.student_id, session.pk, attempts)
             out = pipeline.turn(
                 pipeline.TurnInput(
                     problem=key,
@@ -241,7 +242,7 @@ def turn_run(message_id: int) -> list[Message]:
                     retrieve=passage_lookup(curriculum, key),
                     history=tuple(history),
                 ),
-                verbaliser=turn_verbaliser(session.student_id, session.pk, attempts),
+                verbaliser=verbaliser,
                 similarity=text_similarity(),
                 intent_of=intent_reader(),
                 on_delta=live,
@@ -277,4 +278,6 @@ def turn_run(message_id: int) -> list[Message]:
         session.save(
             update_fields=["subproblem_index", "attempts", "help_requests", "hints_given", "status", "finished_at"]
         )
+        if not at.done:  # the next turn's prompt, but for the student's words, is known now
+            transaction.on_commit(lambda: next_turn_prefill(verbaliser, key, at, curriculum.max_attempts, history))
     return replies

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -103,3 +104,25 @@ def turn_verbaliser(student_id: int, session_id: int, attempts: int = 1) -> Verb
     served.on_tokens = lambda n: tokens_charge(student_id, n)
     served.cache_key = f"session-{session_id}"
     return served
+
+
+def next_turn_prefill(
+    verbaliser: Verbaliser, problem: Any, position: Any, max_attempts: int, history: list[tuple[str, str]]
+) -> None:
+    """Have a served model prefill the session's next turn up to the student's words (after a turn commits).
+
+    The next prompt's system message (at the new position) and conversation
+    are known once a turn is stored; only the student's words and the JSON
+    prefix the policy forces are not. Prefilling the rest now, while the
+    student reads and types, leaves the next turn about 60 tokens to prefill
+    (``ServedVerbaliser.prefill_turn``). Best effort: a failure is logged
+    and the turn simply prefills more.
+    """
+    if not hasattr(verbaliser, "prefill_turn"):
+        return
+    from models.llm.turnformat import TurnContext
+
+    try:
+        verbaliser.prefill_turn(TurnContext(problem, position, "answer", "", max_attempts, tuple(history)))
+    except Exception:
+        log.exception("prefilling the next turn failed")

@@ -109,6 +109,9 @@ def unescape(raw: str) -> tuple[str, int]:
     return "".join(out), i
 
 
+_STUDENT_WORDS = "STUDENT-WORDS-GO-HERE"  # where the prompt of a turn not yet asked is cut
+
+
 class ServedVerbaliser:
     """Words a turn with the served model. ``on_tokens`` is told how many tokens each reply cost."""
 
@@ -139,6 +142,28 @@ class ServedVerbaliser:
 
         key = cache_key or self.cache_key
         yield from self._run(build_messages(ctx), forced_prefix(decided), json_string=True, cache_key=key)
+
+    def prefill_turn(self, ctx: Any, cache_key: str | None = None) -> None:
+        """Prefill the turn ``ctx`` describes up to the student's words, which are not known yet.
+
+        ``ctx.text`` is ignored. Called when a turn ends, with the next turn's
+        position and history: when the student answers, only their words and
+        the forced JSON prefix are left to prefill. Best effort: it only
+        queues work for the engine, and the turn works the same without it.
+        """
+        from dataclasses import replace
+
+        from models.llm.turnformat import build_messages
+
+        key = cache_key or self.cache_key
+        if key is None:
+            return
+        engine = self.engine
+        engine.load()
+        messages = build_messages(replace(ctx, kind="answer", text=_STUDENT_WORDS))
+        text = engine.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        head = text[: text.rindex(_STUDENT_WORDS)]
+        engine.prefill(engine.tokenizer(head, add_special_tokens=False)["input_ids"], cache_key=key)
 
     def stream(self, request: VerbalRequest) -> Iterator[str]:
         """The plain verbaliser path (no answer key): the generic prompt of ``prompting.build_messages``."""
