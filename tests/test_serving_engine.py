@@ -86,6 +86,17 @@ def test_a_shared_prefix_is_reused_and_changes_nothing(engine):
     assert text == _plain(engine, again, 10)
 
 
+def test_a_prefill_caches_a_prefix_and_generates_nothing(engine):
+    prefix = _ids(engine, WORDS[3])
+    full = prefix + _ids(engine, "good work you found")
+    ahead = engine.prefill(prefix, cache_key="typing")
+    assert list(engine.deltas(ahead)) == [] and ahead.new_tokens == 0
+    request = engine.submit(full, max_new_tokens=5, timeout_s=60, cache_key="typing")
+    text = "".join(engine.deltas(request))
+    assert request.reused_tokens == len(prefix)  # only the new words were prefilled
+    assert text == _plain(engine, full, 5)
+
+
 def test_a_request_past_its_deadline_times_out_and_the_engine_goes_on(engine):
     with pytest.raises(EngineTimeout):
         "".join(engine.stream(_ids(engine, WORDS[1]), max_new_tokens=500, timeout_s=0.001))

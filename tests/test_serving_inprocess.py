@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from models.llm.turnformat import HINT_BUTTON
 from tests.test_llm_backends import _save_tiny_model
 from tests.test_session_socket import TIMEOUT, open_socket, say
+from tutor.agents.llm.served import STUDENT_WORDS_MARK
 from tutor.dialogue.actions import student_message_post, turn_run
 from tutor.dialogue.models import Message
 from tutor.security.ratelimit import llm_tokens_remaining
@@ -79,7 +80,13 @@ def test_the_turn_model_sees_the_conversation_so_far(alice, alice_session, monke
 
     seen = []
     real = turnformat.build_messages
-    monkeypatch.setattr(turnformat, "build_messages", lambda ctx: seen.append(ctx.history) or real(ctx))
+
+    def spy(ctx):
+        if ctx.text != STUDENT_WORDS_MARK:  # a turn, not the prefill of the next one
+            seen.append(ctx.history)
+        return real(ctx)
+
+    monkeypatch.setattr(turnformat, "build_messages", spy)
     for client_id, text, kind in [("h-1", "12", "answer"), ("h-2", "", "hint_request"), ("h-3", "6", "answer")]:
         turn_run(student_message_post(session=alice_session, client_id=client_id, text=text, kind=kind).message.pk)
     said = list(Message.objects.filter(session=alice_session).order_by("seq"))
@@ -94,3 +101,18 @@ def test_the_turn_model_sees_the_conversation_so_far(alice, alice_session, monke
         ("tutor", hint_reply.text),
     )
     assert first.text == "12" and hint.kind == "hint_request"
+
+
+def test_the_next_turn_is_prefilled_up_to_the_students_words(alice, alice_session, monkeypatch):
+    from models.llm.serving import Engine
+
+    admitted = []
+    real = Engine._admit
+    monkeypatch.setattr(Engine, "_admit", lambda engine, request: admitted.append(request) or real(engine, request))
+    for client_id, text in [("p-1", "12"), ("p-2", "6")]:
+        turn_run(student_message_post(session=alice_session, client_id=client_id, text=text).message.pk)
+    first, ahead, second = admitted[:3]
+    assert first.max_new_tokens > 0 and ahead.max_new_tokens == 0 and second.max_new_tokens > 0
+    assert ahead.cache_key == second.cache_key == f"session-{alice_session.pk}"
+    assert second.ids[: len(ahead.ids)] == ahead.ids  # what was prefilled is the next prompt's start
+    assert second.reused_tokens == len(ahead.ids)  # so the turn prefilled only the student's words and after

@@ -224,8 +224,9 @@ class Engine:
         For a prompt prefix known ahead of its request: the next turn's prompt
         up to the student's words is known as soon as a turn ends, so it is
         prefilled while the student reads and types, and the turn itself then
-        prefills only the student's words and the forced JSON prefix. It waits
-        behind requests that generate; its request need not be read.
+        prefills only the student's words and the forced JSON prefix. Requests
+        are served in order, so a session's next turn always finds it; its
+        request need not be read.
         """
         return self.submit(ids, max_new_tokens=0, timeout_s=timeout_s, cache_key=cache_key)
 
@@ -278,7 +279,6 @@ class Engine:
                     break
             if None in pending:  # close()
                 return
-            pending.sort(key=lambda r: r.max_new_tokens <= 0)  # prefills after requests that generate (stable)
             try:
                 with torch.inference_mode():
                     while pending and len(self._rows) < self.config.max_batch:

@@ -109,7 +109,7 @@ def unescape(raw: str) -> tuple[str, int]:
     return "".join(out), i
 
 
-_STUDENT_WORDS = "STUDENT-WORDS-GO-HERE"  # where the prompt of a turn not yet asked is cut
+STUDENT_WORDS_MARK = "STUDENT-WORDS-GO-HERE"  # where the prompt of a turn not yet asked is cut
 
 
 class ServedVerbaliser:
@@ -160,9 +160,9 @@ class ServedVerbaliser:
             return
         engine = self.engine
         engine.load()
-        messages = build_messages(replace(ctx, kind="answer", text=_STUDENT_WORDS))
+        messages = build_messages(replace(ctx, kind="answer", text=STUDENT_WORDS_MARK))
         text = engine.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        head = text[: text.rindex(_STUDENT_WORDS)]
+        head = text[: text.rindex(STUDENT_WORDS_MARK)]
         engine.prefill(engine.tokenizer(head, add_special_tokens=False)["input_ids"], cache_key=key)
 
     def stream(self, request: VerbalRequest) -> Iterator[str]:
