@@ -63,6 +63,7 @@ def parse_args() -> argparse.Namespace:
         help="torch threads of the worker's engine and the baseline (default: the engine's, every core but one)",
     )
     p.add_argument("--tokens", type=int, default=48, help="TUTOR_SERVED_MAX_NEW_TOKENS")
+    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"), help="TUTOR_SERVED_DTYPE")
     p.add_argument(
         "--adapter",
         default=str(ROOT / "models" / "registry" / "tutor-smollm2-lora-v1" / "adapter"),
@@ -83,6 +84,7 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
         "TUTOR_SERVED_MAX_NEW_TOKENS": str(args.tokens),
         "TUTOR_SERVED_TIMEOUT_S": "120",
         "TUTOR_SERVED_THREADS": str(args.threads),
+        "TUTOR_SERVED_DTYPE": args.dtype,
         "TUTOR_WARM_UP": "0",
         "TUTOR_TEXT_SIMILARITY": "lexical",
         "INDEX_PASSAGES": "off",
@@ -101,7 +103,7 @@ def recreate_database(url: str, create: bool = True) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def plain_baseline(tokenizer, base_dir: str, threads: int, tokens: int, adapter: str | None) -> dict:
+def plain_baseline(tokenizer, base_dir: str, threads: int, tokens: int, adapter: str | None, dtype: str) -> dict:
     """``model.generate`` on the worker's model (SmolLM2 with the same adapter merged), same prompt shape."""
     import torch
     from transformers import AutoModelForCausalLM
@@ -114,9 +116,9 @@ def plain_baseline(tokenizer, base_dir: str, threads: int, tokens: int, adapter:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-    from models.llm.serving import auto_dtype, keep_weights_foldable
+    from models.llm.serving import keep_weights_foldable
 
-    keep_weights_foldable(model.to(dtype=getattr(torch, auto_dtype("cpu"))).eval())  # as the worker's engine
+    keep_weights_foldable(model.to(dtype=getattr(torch, dtype)).eval())  # as the worker's engine
     cold, _, _ = turn_prompts(tokenizer, 1)
     plain(model, cold, 4)  # kernels warm
     return plain(model, cold, tokens) | {"prompt_tokens": len(cold)}
@@ -262,11 +264,14 @@ def main() -> int:
     from models.llm.base import resolve_base
     from models.llm.serving import auto_dtype
 
+    dtype = auto_dtype("cpu") if args.dtype == "auto" else args.dtype
+
     env["TUTOR_SERVED_BASE_DIR"] = str(resolve_base(None, settings.DATA_DIR))
     if args.adapter:
         env["TUTOR_SERVED_ADAPTER_DIR"] = args.adapter
     tokenizer = AutoTokenizer.from_pretrained(env["TUTOR_SERVED_BASE_DIR"], local_files_only=True)
-    baseline = plain_baseline(tokenizer, env["TUTOR_SERVED_BASE_DIR"], args.threads, args.tokens, args.adapter or None)
+    adapter = args.adapter or None
+    baseline = plain_baseline(tokenizer, env["TUTOR_SERVED_BASE_DIR"], args.threads, args.tokens, adapter, dtype)
     log(f"plain generate: {baseline}")
     logdir = Path(tempfile.mkdtemp(prefix="gen-worker-bench-"))
     worker, name = start_worker(env, args.sessions, logdir)
@@ -289,7 +294,7 @@ def main() -> int:
         "via": f"celery -Q gpu --pool threads --concurrency {args.sessions}, Redis channel layer, PostgreSQL",
         "torch_threads": args.threads,
         "adapter": args.adapter or None,
-        "dtype": auto_dtype("cpu"),
+        "dtype": dtype,
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "plain_generate": baseline,
         **result,
