@@ -1,7 +1,7 @@
 """Serving the tutor model: time to first token and decode speed, batched engine vs plain ``model.generate``.
 
     .venv/bin/python bench/generation.py [--model DIR] [--adapter DIR] [--tokens 32] [--sessions 8]
-        [--dtypes float32,bfloat16] [--threads N]
+        [--dtypes float32,bfloat16] [--threads N] [--reps 3] [--worker auto|on|off]
 
 What is measured (docs/serving.md explains the engine)
 -------------------------------------------------------
@@ -29,6 +29,11 @@ For each dtype, on the same model loaded once (SmolLM2-135M-Instruct from
 Each dtype is measured ``--reps`` times, interleaved with the other dtype so
 both see the same stretch of a shared machine; the JSON has the medians.
 
+Then, when PostgreSQL and Redis answer (``--worker auto``), the deployed path:
+``bench/generation_worker.py`` (one session, then ``sessions`` at once,
+through a real ``gpu``-queue Celery worker, against plain ``generate`` in the
+same run) under ``via_worker``, its targets prefixed ``worker_``.
+
 Progress goes to stderr; the last line of stdout is one JSON object.
 """
 
@@ -37,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -223,6 +229,13 @@ def main() -> None:
     parser.add_argument("--dtypes", default="float32,bfloat16")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the engine's)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per dtype (medians reported)")
+    parser.add_argument(
+        "--worker",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="also run bench/generation_worker.py (8 sessions through a real gpu-queue Celery worker); "
+        "auto: when PostgreSQL and Redis answer",
+    )
     args = parser.parse_args()
     if not args.model:
         from models.llm.base import resolve_base
@@ -263,6 +276,7 @@ def main() -> None:
         engine.close()
     import torch
 
+    via_worker = through_worker(args)
     out = {
         "bench": "generation",
         "model": Path(args.model).name,
@@ -284,7 +298,41 @@ def main() -> None:
             "aggregate_wall_at_least_3x_one_session": batch["vs_one_session"] >= 3,
         },
     }
+    if via_worker is not None:
+        out["via_worker"] = via_worker
+        if "targets" in via_worker:
+            out["targets"].update({f"worker_{k}": v for k, v in via_worker["targets"].items()})
     print(json.dumps(out))
+
+
+def through_worker(args) -> dict | None:
+    """``bench/generation_worker.py``'s JSON (the deployed path), or why it was not run."""
+    if args.worker == "off":
+        return None
+    if args.worker == "auto" and not services_answer():
+        return {"skipped": "PostgreSQL or Redis did not answer on 127.0.0.1 (--worker on to insist)"}
+    log("through a real gpu-queue worker: bench/generation_worker.py")
+    command = [sys.executable, str(ROOT / "bench" / "generation_worker.py"), "--sessions", str(args.sessions)]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    if args.adapter:
+        command += ["--adapter", args.adapter]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    lines = run.stdout.strip().splitlines()
+    if run.returncode != 0 or not lines:
+        return {"error": f"exit {run.returncode}: {run.stderr[-1500:]}"}
+    return json.loads(lines[-1])
+
+
+def services_answer() -> bool:
+    import socket
+
+    for port in (5432, 6379):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+    return True
 
 
 if __name__ == "__main__":

@@ -269,11 +269,12 @@ def test_stream_holds_back_the_whole_tail_when_a_secret_is_not_a_number():
     assert streamer.finish() == " then add."
 
 
-def test_stream_of_a_number_secret_holds_only_the_last_word_while_no_number_is_coming():
+def test_stream_of_a_number_secret_releases_prose_as_it_comes():
     streamer = StreamGuard(SEVEN_EIGHTHS, holdback=48)
-    assert streamer.feed("Good thinking! What do the sli") == "Good thinking! What do the "
-    assert streamer.feed("ces tell you, do you think?") == "slices tell you, do you think"  # the last token waits
-    assert streamer.finish() == "?"
+    assert streamer.feed("Not") == "Not"  # the first word at once: it cannot become a number word
+    assert streamer.feed(" quite! What do the sli") == " quite! What do the sli"
+    assert streamer.feed("ces tell you?") == "ces tell you?"
+    assert streamer.finish() == "" and not streamer.leaked
 
 
 def test_stream_of_a_number_secret_holds_from_a_number_word_or_digit_on():
@@ -282,15 +283,24 @@ def test_stream_of_a_number_secret_holds_from_a_number_word_or_digit_on():
     streamer = StreamGuard(SEVEN_EIGHTHS, holdback=48)
     assert streamer.feed("Look at the 8 slices again, then") == "Look at the "
     streamer = StreamGuard(SEVEN_EIGHTHS, holdback=48)
-    assert streamer.feed("So far so good. Next, think") == "So far so good. Next, "  # a full stop is not "0.5"
-    assert streamer.feed(" of .5 as") == "think of "
+    assert streamer.feed("So far so good. Next, think") == "So far so good. Next, think"  # a full stop, not "0.5"
+    assert streamer.feed(" of .5 as") == " of "
 
 
-def test_stream_of_a_number_secret_still_releases_a_held_tail_past_the_holdback():
-    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=10)
-    assert streamer.feed("One slice is gone; what is left") == "One slice is gone; what is "
-    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=10)
-    assert streamer.feed("Twenty slices would make too many to count") == "Twenty slices would make too many to "
+def test_stream_of_a_number_secret_holds_an_unfinished_word_that_could_become_a_number():
+    streamer = StreamGuard(SEVEN_EIGHTHS, holdback=48)
+    assert streamer.feed("Count the sev") == "Count the "
+    assert streamer.feed("eral slices") == "several slices"  # "several" is no number word after all
+    assert streamer.feed(" and the point") == " and the "
+    assert streamer.feed("s") == "points"  # no number word starts with "points"
+    assert streamer.feed(".") == ""  # maybe ".5"
+    assert streamer.finish() == "."
+
+
+def test_stream_of_a_number_secret_releases_a_number_once_it_is_past_the_holdback():
+    text = "Twenty slices would make too many to count"
+    assert StreamGuard(SEVEN_EIGHTHS, holdback=48).feed(text) == ""
+    assert StreamGuard(SEVEN_EIGHTHS, holdback=10).feed(text) == text
 
 
 ARTICLES = ("a ", "an ")

@@ -408,23 +408,25 @@ _TAIL_TOKEN = re.compile(r"[A-Za-z]+|\S")
 _INERT = set(",;:!?'\"()[]’‘“”–—")
 # Number words that begin no leak by themselves: "a half" is caught from "a" on, and "a" alone says nothing.
 _LEAD_WORDS = NUMBER_WORDS - {"a", "an"}
+# What an unfinished last word may be on its way to ("sev" -> "seven"); "Not" is on its way to none.
+_LEAD_PREFIXES = frozenset(word[:i] for word in _LEAD_WORDS for i in range(1, len(word) + 1))
 
 
 def _may_open_number(text: str, token: re.Match) -> bool:
     """Whether ``token`` could be the first of a number that is still being written.
 
     Numbers start with a digit, a sign, a point, a backslash (LaTeX), a
-    vulgar fraction or a number word (``tutor.dialogue.numwords``); the last
-    token may still grow, so it always could.
+    vulgar fraction or a number word (``tutor.dialogue.numwords``). The last
+    token may still grow: a word could if it is the start of a number word,
+    a point or a dash could become "0.5" or "-3".
     """
     word, end = token.group(), token.end()
-    if end == len(text):
-        return True
+    last = end == len(text)
     if word[0].isalpha():
-        return word.lower() in _LEAD_WORDS
+        return word.lower() in (_LEAD_PREFIXES if last else _LEAD_WORDS)
     if word in _INERT:
         return False
-    return not (word in ".-" and text[end].isspace())  # a full stop or a dash, not "0.5" or "-3"
+    return last or not (word in ".-" and text[end].isspace())  # a full stop or a dash, not "0.5" or "-3"
 
 
 class StreamGuard:
@@ -436,8 +438,8 @@ class StreamGuard:
     longer than any plausible answer form ("one hundred and twenty-three and
     seven eighths" is 46). When every secret is a number, only the part of
     that tail from the first token that could open a number on is held
-    ("Good thinking! What do the slices" goes out whole, but for its last
-    word), so the student sees the first words at once. The whole text so
+    ("Good thinking! What do the sli" goes out whole; "...count the sev"
+    waits from "sev"), so the student sees the first words at once. The whole text so
     far is checked again on every piece. A leak that lies entirely in the
     held-back tail only holds the text (the rest of the sentence may still
     name every option of a choice); a leak that starts before the tail ends
