@@ -278,6 +278,6 @@ def turn_run(message_id: int) -> list[Message]:
         session.save(
             update_fields=["subproblem_index", "attempts", "help_requests", "hints_given", "status", "finished_at"]
         )
-        if not at.done:  # the next turn's prompt, but for the student's words, is known now
+        if not at.done and hasattr(verbaliser, "prefill_turn"):  # a served model: the next prompt is known now
             transaction.on_commit(lambda: next_turn_prefill(verbaliser, key, at, curriculum.max_attempts, history))
     return replies
