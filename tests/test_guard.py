@@ -262,8 +262,8 @@ def test_stream_releases_everything_of_a_clean_reply():
         assert "".join(released) == clean and not streamer.leaked
 
 
-def test_stream_holds_back_the_whole_tail_when_a_secret_is_not_a_number():
-    streamer = StreamGuard(OSMOSIS, holdback=10)
+def test_stream_holds_back_the_whole_tail_when_a_secret_is_an_expression():
+    streamer = StreamGuard(TWO_X_OVER_3, holdback=10)
     assert streamer.feed("Think about the slices first") == "Think about the sl"  # 28 characters, 10 held
     assert streamer.feed(", then add.") == "ices first,"
     assert streamer.finish() == " then add."
@@ -303,12 +303,58 @@ def test_stream_of_a_number_secret_releases_a_number_once_it_is_past_the_holdbac
     assert StreamGuard(SEVEN_EIGHTHS, holdback=10).feed(text) == text
 
 
+def test_stream_of_a_choice_holds_from_an_option_word_on():
+    streamer = StreamGuard(OSMOSIS, holdback=48)
+    assert streamer.feed("Think about how water moves. Is it os") == "Think about how water moves. Is it "
+    assert streamer.feed("mosis, diffusion or active transport?") == ""  # the list may still name every option
+    assert streamer.finish() == "osmosis, diffusion or active transport?" and not streamer.leaked
+
+
+def test_stream_of_a_text_secret_holds_from_a_word_of_it_on():
+    streamer = StreamGuard(CELL_WALL, holdback=48)
+    assert streamer.feed("Good question! What keeps a plant cell st") == "Good question! What keeps a plant "
+    assert streamer.feed("iff? Look at its outer wa") == ""
+    assert streamer.feed("ll.") == "" and streamer.finish() == "" and streamer.leaked  # "cell ... wall" states it
+
+
 ARTICLES = ("a ", "an ")
 PIECES = [
     "seven", "eighths", "eighth", "7", "/", "8", "0.875", ".", "875", "%", "87.5", "a", "half", "out", "of",
     "one", "and", "three", "quarters", "slices", "pizza", "Good", "try", "!", ",", "?", "-", "\\frac{7}{8}", "⅞",
     "point", "over", "the", "fourteen", "sixteenths", "14/16", "Think", "again", "1", "3",
 ]  # fmt: skip
+
+
+WORDY_PIECES = [
+    "cell", "wall", "walls", "Wall", "the", "plant", "outer", "osmosis", "Osmosis", "diffusion", "active", "transport",
+    "water", "moves", "by", "or", ",", ".", "?", "!", "Think", "again", "membrane", "it", "is", "its", "what",
+    "os", "mo",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(
+    secrets=st.sampled_from([CELL_WALL, OSMOSIS]),
+    words=st.lists(st.sampled_from(WORDY_PIECES), min_size=1, max_size=16),
+    gaps=st.lists(st.sampled_from([" ", "", "  "]), min_size=16, max_size=16),
+    cuts=st.sets(st.integers(min_value=1, max_value=140), max_size=8),
+)
+def test_stream_of_a_text_or_choice_secret_shows_no_more_of_a_leak_than_a_whole_tail_holdback(
+    secrets, words, gaps, cuts
+):
+    """Against the plain 48-character holdback: what is released earlier holds no word of the secret."""
+    text = "".join(w + g for w, g in zip(words, gaps, strict=False)).strip() or "x"
+    pieces = sorted(c for c in cuts if c < len(text))
+    released, streamer = stream(text, secrets, pieces)
+    whole_tail = StreamGuard(secrets, holdback=48)
+    whole_tail._secret_words = None  # hold the whole tail, as for an expression
+    plain = [whole_tail.feed(text[a:b]) for a, b in zip([0, *pieces], [*pieces, len(text)], strict=True)]
+    shown, shown_plain = "".join(released), "".join(plain) + whole_tail.finish()
+    assert text.startswith(shown) and streamer.leaked == whole_tail.leaked
+    if not find_leaks(shown_plain, secrets):
+        assert not find_leaks(shown, secrets), (text, shown)
+    if not find_leaks(text, secrets):
+        assert shown == text
 
 
 @settings(max_examples=300, deadline=None, database=None, derandomize=True)

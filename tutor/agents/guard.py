@@ -412,18 +412,47 @@ _LEAD_WORDS = NUMBER_WORDS - {"a", "an"}
 _LEAD_PREFIXES = frozenset(word[:i] for word in _LEAD_WORDS for i in range(1, len(word) + 1))
 
 
-def _may_open_number(text: str, token: re.Match) -> bool:
-    """Whether ``token`` could be the first of a number that is still being written.
+_STOP_WORDS = frozenset({"a", "an", "the", "is", "are", "it", "of", "to", "and", "in", "that", "this", "by", "be"})
+
+
+def _secret_words(secrets: Sequence[Secret]) -> frozenset[str] | None:
+    """The words a text or choice secret is stated with (lower case), or None when a tail must be held whole.
+
+    A text leak is told by its keywords' and references' words, a choice leak
+    by an option's words; an expression can be written in too many ways.
+    """
+    words: set[str] = set()
+    for secret in secrets:
+        spec, kind = secret.spec, secret.spec.get("kind")
+        if kind == "text":
+            texts = [*spec.get("keywords", []), *spec.get("references", [])]
+        elif kind == "choice":
+            texts = [*spec.get("choices", []), spec.get("value", "")]
+        elif kind == "number":
+            continue
+        else:
+            return None
+        words |= {w for t in texts for w in re.findall(r"[a-z0-9]+", str(t).lower())} - _STOP_WORDS
+    return frozenset(words)
+
+
+def _may_open_leak(text: str, token: re.Match, secret_words: frozenset[str]) -> bool:
+    """Whether ``token`` could be the first of a leak that is still being written.
 
     Numbers start with a digit, a sign, a point, a backslash (LaTeX), a
-    vulgar fraction or a number word (``tutor.dialogue.numwords``). The last
-    token may still grow: a word could if it is the start of a number word,
-    a point or a dash could become "0.5" or "-3".
+    vulgar fraction or a number word (``tutor.dialogue.numwords``); a text or
+    choice secret with one of its words, in any case, maybe plural. The last
+    token may still grow: a word could if it is the start of such a word, a
+    point or a dash could become "0.5" or "-3".
     """
     word, end = token.group(), token.end()
     last = end == len(text)
     if word[0].isalpha():
-        return word.lower() in (_LEAD_PREFIXES if last else _LEAD_WORDS)
+        low = word.lower()
+        if low in (_LEAD_PREFIXES if last else _LEAD_WORDS):
+            return True
+        # "cell" of "cells", "CO" of "co2", and (unfinished) "mitoch" of "mitochondria" all could.
+        return any(w.startswith(low) or low.startswith(w) for w in secret_words)
     if word in _INERT:
         return False
     return last or not (word in ".-" and text[end].isspace())  # a full stop or a dash, not "0.5" or "-3"
@@ -436,10 +465,12 @@ class StreamGuard:
     ``holdback`` characters are held back, because they may be the start of
     a leak that is not complete yet ("seven eigh" + "ths"); the default 48 is
     longer than any plausible answer form ("one hundred and twenty-three and
-    seven eighths" is 46). When every secret is a number, only the part of
-    that tail from the first token that could open a number on is held
-    ("Good thinking! What do the sli" goes out whole; "...count the sev"
-    waits from "sev"), so the student sees the first words at once. The whole text so
+    seven eighths" is 46). Unless a secret is an expression, only the part
+    of that tail from the first token that could open a leak on is held: a
+    number, or a word of a text or choice secret ("Good thinking! What do
+    the sli" goes out whole; "...count the sev" waits from "sev"; with
+    "mitochondria" secret, "...in the mito" waits from "mito"), so the
+    student sees the first words at once. The whole text so
     far is checked again on every piece. A leak that lies entirely in the
     held-back tail only holds the text (the rest of the sentence may still
     name every option of a choice); a leak that starts before the tail ends
@@ -461,7 +492,7 @@ class StreamGuard:
         self.text = ""
         self.released = 0
         self.leaks: list[Leak] = []
-        self._numbers_only = all(secret.spec.get("kind") == "number" for secret in self.secrets)
+        self._secret_words = _secret_words(self.secrets)
 
     @property
     def leaked(self) -> bool:
@@ -495,13 +526,13 @@ class StreamGuard:
         """Where the held-back tail starts (see the class docstring)."""
         text = self.text
         floor = len(text) - self.holdback
-        if not self._numbers_only:
+        if self._secret_words is None:
             return floor
         start = max(floor, self.released, 0)
         while start > 0 and not text[start - 1].isspace():  # from the start of the word the tail cuts
             start -= 1
         for token in _TAIL_TOKEN.finditer(text, start):
-            if _may_open_number(text, token):
+            if _may_open_leak(text, token, self._secret_words):
                 return max(floor, token.start())
         return len(text)
 
