@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from models.llm import serving
 from models.llm.serving import Engine, EngineConfig, EngineTimeout, auto_dtype
 from tests.llm_fixtures import smollm2_dir
 from tests.test_llm_backends import _save_tiny_model
@@ -223,4 +224,22 @@ def test_an_engine_with_a_merged_adapter_keeps_its_weights_foldable(tiny_dir, tm
         "".join(engine.deltas(request))
         assert request.new_tokens == 3  # and it still generates
     finally:
+        engine.close()
+
+
+def test_an_idle_shared_engine_is_let_go_when_another_is_made_and_loads_again_if_asked(tiny_dir, monkeypatch):
+    monkeypatch.setattr(serving, "_shared", {})
+    monkeypatch.setattr(serving, "IDLE_ENGINE_S", 0.0)
+    old_config = EngineConfig(base_dir=tiny_dir, dtype="float32")
+    old = serving.shared_engine(old_config)
+    assert serving.shared_engine(old_config) is old  # one engine per configuration
+    old.load()
+    words = "".join(old.stream(_ids(old, WORDS[0]), max_new_tokens=3, timeout_s=60))
+    promoted = serving.shared_engine(EngineConfig(base_dir=tiny_dir, dtype="float32", max_batch=4))
+    assert old_config not in serving._shared and old.model is None  # closed: its memory can go
+    again = serving.shared_engine(old_config)
+    assert again is not old
+    again.load()
+    assert "".join(again.stream(_ids(again, WORDS[0]), max_new_tokens=3, timeout_s=60)) == words
+    for engine in (promoted, again):
         engine.close()

@@ -148,6 +148,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self.model: Any = None
         self.tokenizer: Any = None
+        self.last_used = time.monotonic()  # by shared_engine
         self.steps = 0  # decode steps run, rows decoded in them, and their time (for the bench)
         self.row_steps = 0
         self.step_seconds = 0.0
@@ -171,10 +172,20 @@ class Engine:
             atexit.register(self.close)
 
     def close(self) -> None:
-        """Stop the loop thread (at exit: a daemon thread inside torch at shutdown aborts the process)."""
-        if self._thread is not None and self._thread.is_alive():
-            self._incoming.put(None)
-            self._thread.join(timeout=5)
+        """Stop the loop thread and let the model go; a later request loads it again.
+
+        Also called at exit: a daemon thread inside torch at interpreter
+        shutdown aborts the process.
+        """
+        with self._load_lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._incoming.put(None)
+                self._thread.join(timeout=5)
+            self._thread = None
+            self.model = self.tokenizer = None
+            self._prefixes.clear()
+            self._rows, self._cache, self._mask = [], None, None
+            atexit.unregister(self.close)
 
     def _load_model(self) -> tuple[Any, Any]:
         import torch
@@ -498,11 +509,26 @@ def _growing_layer() -> type:
 
 _shared: dict[EngineConfig, Engine] = {}
 _shared_lock = threading.Lock()
+IDLE_ENGINE_S = 15 * 60  # an engine nobody asked for this long is let go when another is made
 
 
 def shared_engine(config: EngineConfig) -> Engine:
-    """One engine per configuration per process, so concurrent turns share one batch."""
+    """One engine per configuration per process, so concurrent turns share one batch.
+
+    A promoted model gets a new engine (a new configuration), and sessions
+    begun before keep asking for the old one for a while. When a new engine is
+    made, engines idle for ``IDLE_ENGINE_S`` are closed and dropped, so a
+    worker does not keep every model it ever served in memory; one asked for
+    again simply loads again.
+    """
     with _shared_lock:
-        if config not in _shared:
-            _shared[config] = Engine(config)
-        return _shared[config]
+        engine = _shared.get(config)
+        if engine is None:
+            now = time.monotonic()
+            for old, idle in list(_shared.items()):
+                if now - idle.last_used > IDLE_ENGINE_S:
+                    idle.close()
+                    del _shared[old]
+            engine = _shared[config] = Engine(config)
+        engine.last_used = time.monotonic()
+        return engine
