@@ -153,14 +153,22 @@ async def test_a_generation_past_its_budget_falls_back_to_scripted(start_worker,
     await comm.disconnect()
 
 
-async def test_killing_the_worker_mid_generation_delivers_the_turn_exactly_once(start_worker, alice, alice_session):
+async def test_killing_the_worker_mid_generation_delivers_the_turn_exactly_once(
+    start_worker, alice, alice_session, tmp_path_factory
+):
     # A killed worker's task goes back on the queue once it is this old; a longer generation is
     # also delivered again (harmless, and counted), so keep it above a turn's time here.
     visibility = 20
-    first = start_worker(CELERY_VISIBILITY_TIMEOUT_S=str(visibility))
+    # The shipped adapter, as `make run` serves: its hints run to a sentence or two, so the kill lands
+    # mid-sentence (the untuned base sometimes answers a hint request with a single letter).
+    model = {
+        "CELERY_VISIBILITY_TIMEOUT_S": str(visibility),
+        "TUTOR_SERVED_BASE_DIR": str(smollm2_dir(tmp_path_factory)),
+        "TUTOR_SERVED_ADAPTER_DIR": str(ROOT / "models" / "registry" / "tutor-smollm2-lora-v1" / "adapter"),
+    }
+    first = start_worker(**model)
     comm, _, _ = await open_socket(alice, alice_session)
     await comm.receive_json_from(timeout=10)
-    # A hint request: the base model talks at length here, which leaves time to kill it mid-sentence.
     await comm.send_json_to({"type": "hint_request", "client_id": "k-1"})
     ack = await comm.receive_json_from(timeout=10)
     seq = ack["seq"]
@@ -176,7 +184,7 @@ async def test_killing_the_worker_mid_generation_delivers_the_turn_exactly_once(
     assert await database_sync_to_async(_reply)(seq, alice_session) is None, "the turn finished before the kill"
     await comm.disconnect()
 
-    start_worker(CELERY_VISIBILITY_TIMEOUT_S=str(visibility))  # takes the unacknowledged task back
+    start_worker(**model)  # takes the unacknowledged task back
     deadline = time.monotonic() + SLOW
     while await database_sync_to_async(_reply)(seq, alice_session) is None:
         assert time.monotonic() < deadline, "the killed turn was never answered"
