@@ -18,6 +18,9 @@ Checks, each a key of the JSON on the last line of stdout:
   lengths through the engine (float32) give the tokens of plain
   ``model.generate``, one by one; the same with bfloat16 is reported, not
   required (a batch may round differently);
+- ``prefill_then_turn``: ``Engine.prefill`` of a prompt's first half (as
+  the next turn is prefilled while a student types), then the whole prompt:
+  exactly the prefilled tokens are reused and the words match ``generate``;
 - ``train``: ``train_to_registry`` for ``--steps`` LoRA steps on the tiny
   fractions dataset, float32 and with bf16 autocast: seconds per step, loss
   finite; then the engine serves base + adapter;
@@ -121,6 +124,31 @@ def batched_vs_generate(model_dir: Path, device: str, dtype: str) -> dict:
             "decode_steps": steps, "steps_one_by_one": sum(n - 1 for n in lengths)}  # fmt: skip
 
 
+def prefill_then_turn(model_dir: Path, device: str) -> dict:
+    """``Engine.prefill`` of a prompt's first half, then the whole prompt: reused exactly, words as ``generate``."""
+    import torch
+
+    from models.llm.serving import Engine, EngineConfig
+
+    engine = Engine(EngineConfig(base_dir=str(model_dir), device=device, dtype="float32"))
+    engine.load()
+    ids = engine.tokenizer(" ".join(PROMPTS), add_special_tokens=False)["input_ids"]
+    head = ids[: len(ids) // 2]
+    list(engine.deltas(engine.prefill(head, cache_key="session")))
+    request = engine.submit(ids, max_new_tokens=8, min_new_tokens=8, timeout_s=120, cache_key="session")
+    text = "".join(engine.deltas(request))
+    eos = engine.model.generation_config.eos_token_id
+    with torch.inference_mode():
+        out = engine.model.generate(
+            torch.tensor([ids], device=engine.device), max_new_tokens=8, min_new_tokens=8, do_sample=False,
+            pad_token_id=eos if isinstance(eos, int) else eos[0],
+        )  # fmt: skip
+    plain = engine.tokenizer.decode(out[0, len(ids) :].tolist(), skip_special_tokens=True)
+    engine.close()
+    return {"prefilled": len(head), "reused": request.reused_tokens, "matches_generate": text == plain,
+            "ok": request.reused_tokens == len(head) and text == plain}  # fmt: skip
+
+
 def cuda_untouched(model_dir: Path, device: str) -> dict:
     """Build the engine as a worker parent does; CUDA must wait for the first request."""
     import torch
@@ -194,6 +222,7 @@ def main() -> int:
     for dtype in ("float32", "bfloat16"):
         log(f"engine vs generate, {dtype}")
         report[f"engine_matches_generate_{dtype}"] = batched_vs_generate(model_dir, args.device, dtype)
+    report["prefill_then_turn"] = prefill_then_turn(model_dir, args.device)
     if not args.skip_train:
         log("training")
         report["train"] = train(model_dir, work, args.device, args.steps)
@@ -205,7 +234,7 @@ def main() -> int:
         )  # fmt: skip
         lines = run.stdout.strip().splitlines()
         report["generation"] = json.loads(lines[-1]) if run.returncode == 0 and lines else {"error": run.stderr[-2000:]}
-    required = [report["engine_matches_generate_float32"]["all_match"]]
+    required = [report["engine_matches_generate_float32"]["all_match"], report["prefill_then_turn"]["ok"]]
     required += [v["finite"] for k, v in report.get("train", {}).items() if k != "serves_adapter"]
     if "cuda_untouched_before_first_request" in report:
         required.append(report["cuda_untouched_before_first_request"]["ok"])
