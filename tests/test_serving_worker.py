@@ -50,12 +50,17 @@ def _served_turns_on_the_gpu_queue(settings):
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return smollm2_dir(tmp_path_factory).parent.parent  # resolve_base(None, DATA_DIR) finds it there
+def smollm2(tmp_path_factory) -> Path:
+    return smollm2_dir(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def data_dir(smollm2) -> Path:
+    return smollm2.parent.parent  # resolve_base(None, DATA_DIR) finds it there
 
 
 @pytest.fixture
-def start_worker(django_db_setup, data_dir, tmp_path):
+def start_worker(django_db_setup, data_dir, smollm2, tmp_path):
     """Start gpu-queue workers (threads pool) on the test database; all are stopped after the test."""
     from tutor.celery import app
 
@@ -71,6 +76,11 @@ def start_worker(django_db_setup, data_dir, tmp_path):
                 "TURN_EXECUTOR": "celery",
                 "TUTOR_BACKEND": "served",
                 "DATA_DIR": str(data_dir),
+                # The shipped adapter, as `make run` serves: it answers in sentences. The untuned base
+                # sometimes answers "12" to "12" or a hint request with one letter, too short to see a
+                # reply stream live or to kill a worker in the middle of it.
+                "TUTOR_SERVED_BASE_DIR": str(smollm2),
+                "TUTOR_SERVED_ADAPTER_DIR": str(ROOT / "models" / "registry" / "tutor-smollm2-lora-v1" / "adapter"),
                 "TUTOR_SERVED_MAX_NEW_TOKENS": "40",
                 "TUTOR_SERVED_TIMEOUT_S": "120",
                 "COACHING_REFRESH_INLINE": "1",
@@ -153,19 +163,11 @@ async def test_a_generation_past_its_budget_falls_back_to_scripted(start_worker,
     await comm.disconnect()
 
 
-async def test_killing_the_worker_mid_generation_delivers_the_turn_exactly_once(
-    start_worker, alice, alice_session, tmp_path_factory
-):
+async def test_killing_the_worker_mid_generation_delivers_the_turn_exactly_once(start_worker, alice, alice_session):
     # A killed worker's task goes back on the queue once it is this old; a longer generation is
     # also delivered again (harmless, and counted), so keep it above a turn's time here.
     visibility = 20
-    # The shipped adapter, as `make run` serves: its hints run to a sentence or two, so the kill lands
-    # mid-sentence (the untuned base sometimes answers a hint request with a single letter).
-    model = {
-        "CELERY_VISIBILITY_TIMEOUT_S": str(visibility),
-        "TUTOR_SERVED_BASE_DIR": str(smollm2_dir(tmp_path_factory)),
-        "TUTOR_SERVED_ADAPTER_DIR": str(ROOT / "models" / "registry" / "tutor-smollm2-lora-v1" / "adapter"),
-    }
+    model = {"CELERY_VISIBILITY_TIMEOUT_S": str(visibility)}
     first = start_worker(**model)
     comm, _, _ = await open_socket(alice, alice_session)
     await comm.receive_json_from(timeout=10)
