@@ -77,6 +77,19 @@ def with_weights(source: Path, work: Path) -> Path:
     return out
 
 
+def plain_words(engine, ids: list[int], n: int) -> str:
+    """``model.generate``'s n greedy tokens after ``ids``, as text: what the engine must match."""
+    import torch
+
+    eos = engine.model.generation_config.eos_token_id
+    with torch.inference_mode():
+        out = engine.model.generate(
+            torch.tensor([ids], device=engine.device), max_new_tokens=n, min_new_tokens=n, do_sample=False,
+            pad_token_id=eos if isinstance(eos, int) else eos[0],
+        )  # fmt: skip
+    return engine.tokenizer.decode(out[0, len(ids) :].tolist(), skip_special_tokens=True)
+
+
 def concurrent_texts(engine, prompts: list[list[int]], lengths: list[int]) -> list[str]:
     results = [""] * len(prompts)
     requests = [
@@ -97,8 +110,6 @@ def concurrent_texts(engine, prompts: list[list[int]], lengths: list[int]) -> li
 
 def batched_vs_generate(model_dir: Path, device: str, dtype: str) -> dict:
     """Four requests decoded together in one batch, each against ``model.generate`` alone."""
-    import torch
-
     from models.llm.serving import Engine, EngineConfig
 
     engine = Engine(EngineConfig(base_dir=str(model_dir), device=device, dtype=dtype))
@@ -109,16 +120,7 @@ def batched_vs_generate(model_dir: Path, device: str, dtype: str) -> dict:
     steps0 = engine.steps
     streamed = concurrent_texts(engine, prompts, lengths)
     steps = engine.steps - steps0
-    eos = engine.model.generation_config.eos_token_id
-    pad = eos if isinstance(eos, int) else eos[0]
-    matches = []
-    with torch.inference_mode():
-        for ids, n, text in zip(prompts, lengths, streamed, strict=True):
-            out = engine.model.generate(
-                torch.tensor([ids], device=engine.device), max_new_tokens=n, min_new_tokens=n, do_sample=False,
-                pad_token_id=pad,
-            )  # fmt: skip
-            matches.append(tok.decode(out[0, len(ids) :].tolist(), skip_special_tokens=True) == text)
+    matches = [plain_words(engine, ids, n) == text for ids, n, text in zip(prompts, lengths, streamed, strict=True)]
     engine.close()
     return {"device": engine.device, "dtype": engine.dtype, "all_match": all(matches), "matches": matches,
             "decode_steps": steps, "steps_one_by_one": sum(n - 1 for n in lengths)}  # fmt: skip
@@ -126,8 +128,6 @@ def batched_vs_generate(model_dir: Path, device: str, dtype: str) -> dict:
 
 def prefill_then_turn(model_dir: Path, device: str) -> dict:
     """``Engine.prefill`` of a prompt's first half, then the whole prompt: reused exactly, words as ``generate``."""
-    import torch
-
     from models.llm.serving import Engine, EngineConfig
 
     engine = Engine(EngineConfig(base_dir=str(model_dir), device=device, dtype="float32"))
@@ -137,13 +137,7 @@ def prefill_then_turn(model_dir: Path, device: str) -> dict:
     list(engine.deltas(engine.prefill(head, cache_key="session")))
     request = engine.submit(ids, max_new_tokens=8, min_new_tokens=8, timeout_s=120, cache_key="session")
     text = "".join(engine.deltas(request))
-    eos = engine.model.generation_config.eos_token_id
-    with torch.inference_mode():
-        out = engine.model.generate(
-            torch.tensor([ids], device=engine.device), max_new_tokens=8, min_new_tokens=8, do_sample=False,
-            pad_token_id=eos if isinstance(eos, int) else eos[0],
-        )  # fmt: skip
-    plain = engine.tokenizer.decode(out[0, len(ids) :].tolist(), skip_special_tokens=True)
+    plain = plain_words(engine, ids, 8)
     engine.close()
     return {"prefilled": len(head), "reused": request.reused_tokens, "matches_generate": text == plain,
             "ok": request.reused_tokens == len(head) and text == plain}  # fmt: skip

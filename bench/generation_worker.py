@@ -262,9 +262,9 @@ def main() -> int:
     from django.conf import settings
 
     from models.llm.base import resolve_base
-    from models.llm.serving import auto_dtype
+    from models.llm.serving import resolve_dtype
 
-    dtype = auto_dtype("cpu") if args.dtype == "auto" else args.dtype
+    dtype = resolve_dtype(args.dtype, "cpu")
 
     env["TUTOR_SERVED_BASE_DIR"] = str(resolve_base(None, settings.DATA_DIR))
     if args.adapter:

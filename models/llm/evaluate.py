@@ -166,11 +166,11 @@ class LMPredictor:
             model = PeftModel.from_pretrained(model, self.adapter_dir)
         import torch
 
-        from models.llm.serving import auto_dtype, keep_weights_foldable
+        from models.llm.serving import keep_weights_foldable, resolve_dtype
         from models.llm.train import pick_device
 
         device = pick_device(self.device)
-        model.to(device=device, dtype=getattr(torch, auto_dtype(device) if self.dtype == "auto" else self.dtype))
+        model.to(device=device, dtype=getattr(torch, resolve_dtype(self.dtype, device)))
         keep_weights_foldable(model).eval()  # generation runs without autograd: nothing is trained
         return tokenizer, model
 

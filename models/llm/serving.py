@@ -81,6 +81,15 @@ def auto_dtype(device: str) -> str:
     return "bfloat16" if has("_is_avx512_bf16_supported") or has("_is_amx_tile_supported") else "float32"
 
 
+def resolve_dtype(dtype: str, device: str) -> str:
+    """``dtype`` as asked, with "auto" decided by ``auto_dtype`` for ``device``.
+
+    >>> resolve_dtype("float32", "cuda"), resolve_dtype("auto", "cuda")
+    ('float32', 'bfloat16')
+    """
+    return auto_dtype(device) if dtype == "auto" else dtype
+
+
 def keep_weights_foldable(model: Any) -> Any:
     """Mark every weight as requiring grad again (a merged or frozen LoRA model has them off); returns ``model``.
 
@@ -193,7 +202,7 @@ class Engine:
 
         cfg = self.config
         device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype_name = cfg.dtype if cfg.dtype != "auto" else auto_dtype(device)
+        dtype_name = resolve_dtype(cfg.dtype, device)
         if device == "cpu":
             # One core stays free for the worker's other threads (the pipeline, the database, the
             # channel layer): on a busy 2-core machine two spinning torch threads ran 5x slower than one.

@@ -412,9 +412,6 @@ _LEAD_WORDS = NUMBER_WORDS - {"a", "an"}
 _LEAD_PREFIXES = frozenset(word[:i] for word in _LEAD_WORDS for i in range(1, len(word) + 1))
 
 
-_STOP_WORDS = frozenset({"a", "an", "the", "is", "are", "it", "of", "to", "and", "in", "that", "this", "by", "be"})
-
-
 def _secret_words(secrets: Sequence[Secret]) -> frozenset[str] | None:
     """The words a text or choice secret is stated with (lower case), or None when a tail must be held whole.
 
@@ -432,7 +429,7 @@ def _secret_words(secrets: Sequence[Secret]) -> frozenset[str] | None:
             continue
         else:
             return None
-        words |= {w for t in texts for w in re.findall(r"[a-z0-9]+", str(t).lower())} - _STOP_WORDS
+        words |= {w for t in texts for w in content_words(t)}  # plural "s" dropped: prefixes are matched
     return frozenset(words)
 
 

@@ -24,6 +24,7 @@ from models.llm.turnformat import HINT_BUTTON
 from tutor.accounts.models import User
 from tutor.agents import pipeline
 from tutor.agents.problem import Position, ProblemKey, Step
+from tutor.agents.scripted import ScriptedVerbaliser
 from tutor.curricula.models import Problem
 from tutor.dialogue.events import LiveDeltas
 from tutor.dialogue.evidence import turn_evidence
@@ -226,11 +227,14 @@ def turn_run(message_id: int) -> list[Message]:
             done=session.status == TutorSession.Status.DONE,
         )
         replies = []
-        history = recent_history(session.pk, pending[0].seq)
+        history: list[tuple[str, str]] | None = None
         for student_msg in pending:
             live = LiveDeltas(session.pk, student_msg.seq)  # a language model's guarded words, as they come
             attempts = max(target.turn_attempts, student_msg.turn_attempts)
             verbaliser = turn_verbaliser(session.student_id, session.pk, attempts)
+            if history is None:  # the scripted words need no conversation: no query on the default path
+                scripted = isinstance(verbaliser, ScriptedVerbaliser)
+                history = [] if scripted else recent_history(session.pk, student_msg.seq)
             out = pipeline.turn(
                 pipeline.TurnInput(
                     problem=key,

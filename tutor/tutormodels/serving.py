@@ -109,7 +109,7 @@ def turn_verbaliser(student_id: int, session_id: int, attempts: int = 1) -> Verb
 def next_turn_prefill(
     verbaliser: Verbaliser, problem: Any, position: Any, max_attempts: int, history: list[tuple[str, str]]
 ) -> None:
-    """Have a served model prefill the session's next turn up to the student's words (after a turn commits).
+    """Have a served verbaliser (one with ``prefill_turn``) prefill the session's next turn up to the student's words.
 
     The next prompt's system message (at the new position) and conversation
     are known once a turn is stored; only the student's words and the JSON
@@ -118,8 +118,6 @@ def next_turn_prefill(
     (``ServedVerbaliser.prefill_turn``). Best effort: a failure is logged
     and the turn simply prefills more.
     """
-    if not hasattr(verbaliser, "prefill_turn"):
-        return
     from models.llm.turnformat import TurnContext
 
     try:

@@ -38,19 +38,13 @@ from models.llm.evaluate import (
     spread,
     write_report,
 )
+from models.llm.serving import resolve_dtype
 from models.llm.simulate import LMWriter
+from models.llm.train import pick_device
 from models.llm.turnformat import LABELS
 from tutor.tutormodels import catalog
 
 TUNED = "finetuned"  # the evaluated model's row; report["model"] names it
-
-
-def resolved_dtype(dtype: str, device: str | None) -> str:
-    """The dtype the systems ran in, for the report ("auto" resolved as the engine resolves it)."""
-    from models.llm.serving import auto_dtype
-    from models.llm.train import pick_device
-
-    return auto_dtype(pick_device(device)) if dtype == "auto" else dtype
 
 
 def free_decoding(predictor: LMPredictor, dataset, split: str, limit: int | None) -> dict:
@@ -134,7 +128,7 @@ class Command(BaseCommand):
             raise CommandError(f"{error} (dataset {dataset}: rebuild it with build_tutor_dataset)") from error
         report["model"] = opts["model"]
         report["decoding"] = opts["decoding"]
-        report["dtype"] = resolved_dtype(opts["dtype"], opts["device"])
+        report["dtype"] = resolve_dtype(opts["dtype"], pick_device(opts["device"]))  # what the systems ran in
         report["gain_over"] = {ref: gains(report, TUNED, ref) for ref in report["systems"] if ref != TUNED}
         path = write_report(entry.path, report)
         summary = {name: {k: v for k, v in r.items() if k != "n"} for name, r in report["systems"].items()}
